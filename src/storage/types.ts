@@ -7,6 +7,8 @@ export interface PieceStorage {
   write(piece: number, begin: number, data: Uint8Array): Promise<void>;
   /** True if every file backing this piece exists and is long enough to hold it. */
   hasData(piece: number): Promise<boolean>;
+  /** Create every file that does not exist yet (zero-length files included), at its full length. */
+  ensureFiles(): Promise<void>;
   /** Flush and close all open file handles. Idempotent. */
   close(): Promise<void>;
 }

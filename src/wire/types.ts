@@ -28,6 +28,8 @@ export type Message =
   | { type: 'reject'; index: number; begin: number; length: number }
   | { type: 'allowed-fast'; index: number }
   // BEP 10: id 0 is the extended handshake; payload is the raw bencoded bytes after the ext id
-  | { type: 'extended'; id: number; payload: Uint8Array };
+  | { type: 'extended'; id: number; payload: Uint8Array }
+  // An id this codec does not know: real clients ignore these rather than disconnect.
+  | { type: 'unknown'; id: number; payload: Uint8Array };
 
 export type MessageType = Message['type'];
