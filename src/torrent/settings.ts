@@ -1,0 +1,101 @@
+/** EngineSettings: one frozen, flat, fully defaulted object, validated on the way in. */
+import { BtError } from '../core/errors.js';
+import { parseHostPort } from '../util/bytes.js';
+
+export interface EngineSettings {
+  /** Listen endpoints "host:port" ("[::]:6881" for IPv6). Port 0 picks a free port (the same one for all when possible). */
+  listenEndpoints: readonly string[];
+  /** Upper bound on peer connections across all torrents. */
+  maxConnections: number;
+  /** Upper bound on peer connections per torrent. */
+  maxConnectionsPerTorrent: number;
+  /** Outgoing connection attempts in progress at once. */
+  maxHalfOpen: number;
+  connectTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  /** Unchoked peers per torrent (one of them optimistic). */
+  uploadSlots: number;
+  chokeIntervalMs: number;
+  keepAliveIntervalMs: number;
+  /** A peer that sends nothing for this long is dropped. */
+  peerIdleTimeoutMs: number;
+  /** Outstanding requests with no block from that peer for this long are given to others. */
+  requestTimeoutMs: number;
+  /** Ceiling on requests kept in flight to one peer (the pipeline grows to this with the peer's rate). */
+  maxOutstandingRequests: number;
+  /** Requests a peer may queue with us before we reject (fast ext) or drop them. */
+  maxIncomingRequests: number;
+  /** Seconds of data at the peer's current rate to keep requested (libtorrent's request_queue_time). */
+  requestQueueSeconds: number;
+  /** A peer blamed for this many failed pieces is disconnected and banned. */
+  hashFailuresToBan: number;
+  /** Worker threads hashing pieces. */
+  hashWorkers: number;
+  /** Memory for whole pieces read to serve uploads. */
+  readCacheBytes: number;
+  /** Reconnect delay after a failed connection attempt (doubles per failure). */
+  reconnectBaseMs: number;
+  /** Azureus-style peer-id prefix. */
+  peerIdPrefix: string;
+  /** Client name sent in the BEP 10 handshake. */
+  userAgent: string;
+}
+
+export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
+  listenEndpoints: Object.freeze(['0.0.0.0:6881', '[::]:6881']),
+  maxConnections: 200,
+  maxConnectionsPerTorrent: 60,
+  maxHalfOpen: 16,
+  connectTimeoutMs: 10_000,
+  handshakeTimeoutMs: 10_000,
+  uploadSlots: 8,
+  chokeIntervalMs: 10_000,
+  keepAliveIntervalMs: 60_000,
+  peerIdleTimeoutMs: 180_000,
+  requestTimeoutMs: 20_000,
+  maxOutstandingRequests: 1000,
+  maxIncomingRequests: 2000,
+  requestQueueSeconds: 3,
+  hashFailuresToBan: 3,
+  hashWorkers: 2,
+  readCacheBytes: 32 * 1024 * 1024,
+  reconnectBaseMs: 2_000,
+  peerIdPrefix: '-TK0100-',
+  userAgent: 'torrentkit/0.1.0',
+});
+
+const POSITIVE_INTS: (keyof EngineSettings)[] = [
+  'maxConnections', 'maxConnectionsPerTorrent', 'maxHalfOpen', 'connectTimeoutMs', 'handshakeTimeoutMs', 'uploadSlots',
+  'chokeIntervalMs', 'keepAliveIntervalMs', 'peerIdleTimeoutMs', 'requestTimeoutMs', 'maxOutstandingRequests',
+  'maxIncomingRequests', 'hashFailuresToBan', 'hashWorkers', 'reconnectBaseMs',
+];
+
+/** Defaults + overrides, validated; throws BtError ERR_SETTINGS naming the bad field. */
+export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSettings {
+  const s = { ...DEFAULT_SETTINGS, ...stripUndefined(partial) } as EngineSettings;
+  const bad = (field: string, why: string): never => {
+    throw new BtError('ERR_SETTINGS', `setting ${field}: ${why}`, { op: 'settings', field });
+  };
+  for (const k of POSITIVE_INTS) {
+    const v = s[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) bad(k, `must be a positive integer, got ${String(v)}`);
+  }
+  if (!(s.requestQueueSeconds > 0)) bad('requestQueueSeconds', 'must be > 0');
+  if (!(s.readCacheBytes >= 0)) bad('readCacheBytes', 'must be >= 0');
+  if (!Array.isArray(s.listenEndpoints)) bad('listenEndpoints', 'must be a list of HOST:PORT');
+  for (const ep of s.listenEndpoints) {
+    try {
+      parseHostPort(ep);
+    } catch {
+      bad('listenEndpoints', `not HOST:PORT: ${JSON.stringify(ep)}`);
+    }
+  }
+  if (!/^-[A-Za-z]{2}\d{4}-$/.test(s.peerIdPrefix)) bad('peerIdPrefix', 'must look like -XX0000-');
+  return Object.freeze({ ...s, listenEndpoints: Object.freeze([...s.listenEndpoints]) });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

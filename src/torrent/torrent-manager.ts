@@ -1,0 +1,879 @@
+/**
+ * TorrentManager: one torrent's life (checking, downloading, seeding, paused, stopped, error) and its
+ * peers' message loop (BEP 3, BEP 6 fast, BEP 10 handshake). All state lives on the event loop; disk
+ * I/O and hashing are awaited, never blocking. Policy (which blocks, whom to unchoke) lives in picker/
+ * and choker.ts; sockets and listeners live in the engine.
+ */
+import type { Clock, Timer } from '../core/clock.js';
+import { BtError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Random } from '../core/random.js';
+import type { Metainfo } from '../metainfo/types.js';
+import { pieceHash, pieceSize } from '../metainfo/types.js';
+import type { PeerHandler } from '../peer/peer-connection.js';
+import { PeerConnection } from '../peer/peer-connection.js';
+import type { BlockRequest, PickerPeer } from '../picker/index.js';
+import { PiecePicker } from '../picker/index.js';
+import type { Hasher, PieceStorage } from '../storage/types.js';
+import { checkPieces } from '../storage/index.js';
+import type { Connection } from '../transport/index.js';
+import { Bitfield } from '../util/bitfield.js';
+import { equalBytes, formatHostPort, parseHostPort } from '../util/bytes.js';
+import { RateMeter } from '../util/rate.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import type { Handshake, Message } from '../wire/index.js';
+import { FrameDecoder, decodeExtendedHandshake, encodeExtendedHandshake } from '../wire/index.js';
+import { Choker } from './choker.js';
+import { PieceReadCache } from './read-cache.js';
+import type { EngineSettings } from './settings.js';
+
+export type TorrentState = 'stopped' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
+
+export interface PeerInfo {
+  address: string;
+  client: string | undefined;
+  outgoing: boolean;
+  transport: string;
+  progress: number;
+  downloadRate: number;
+  uploadRate: number;
+  amChoking: boolean;
+  amInterested: boolean;
+  peerChoking: boolean;
+  peerInterested: boolean;
+}
+
+export interface TorrentStats {
+  state: TorrentState;
+  progress: number;
+  piecesHave: number;
+  pieceCount: number;
+  /** Payload bytes received from peers (verified or not) since start. */
+  downloaded: number;
+  uploaded: number;
+  downloadRate: number;
+  uploadRate: number;
+  peers: number;
+  seeds: number;
+  /** Seconds to completion at the current rate, or undefined when unknown. */
+  eta: number | undefined;
+  left: number;
+}
+
+export interface TorrentEvents {
+  [k: string]: unknown[];
+  state: [state: TorrentState, previous: TorrentState];
+  checked: [have: number, total: number];
+  'piece-verified': [index: number];
+  'hash-failed': [index: number, peers: string[]];
+  'peer-connected': [address: string];
+  'peer-disconnected': [address: string, reason: string];
+  'peer-banned': [address: string, reason: string];
+  complete: [];
+  warning: [message: string];
+  error: [error: BtError];
+}
+
+/** What the engine provides to each torrent. */
+export interface TorrentHost {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly settings: EngineSettings;
+  readonly peerId: Uint8Array;
+  readonly reserved: Uint8Array;
+  readonly hasher: Hasher;
+  listenPort(): number;
+  createStorage(meta: Metainfo, downloadDir: string): PieceStorage;
+  /** Ask the connection manager to dial candidates now. */
+  wantPeers(torrent: TorrentManager): void;
+  /** Room for one more connection under the global limit? */
+  globalSlotFree(): boolean;
+}
+
+interface Candidate {
+  host: string;
+  port: number;
+  failures: number;
+  nextAttempt: number;
+  connecting: boolean;
+}
+
+interface PartialPiece {
+  data: Uint8Array;
+  received: number;
+}
+
+interface PeerState extends PickerPeer {
+  peer: PeerConnection;
+  /** Pieces the peer has that we lack. */
+  interestingCount: number;
+  uploadQueue: BlockRequest[];
+  readsInFlight: number;
+  snubbed: boolean;
+}
+
+const MAX_READS_IN_FLIGHT = 16;
+const WRITE_HIGH_WATER = 4 * 1024 * 1024;
+
+export class TorrentManager extends TypedEmitter<TorrentEvents> {
+  readonly meta: Metainfo;
+  readonly infoHash: Uint8Array;
+  readonly downloadDir: string;
+  private currentState: TorrentState = 'stopped';
+  private errorValue: BtError | undefined;
+  private storage: PieceStorage | undefined;
+  private picker: PiecePicker | undefined;
+  private readonly choker: Choker;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly banned = new Set<string>();
+  private readonly partial = new Map<number, PartialPiece>();
+  private readonly verifying = new Set<number>();
+  private readonly readCache: PieceReadCache;
+  private readonly downMeter = new RateMeter(5);
+  private readonly upMeter = new RateMeter(5);
+  private downloadedBytes = 0;
+  private uploadedBytes = 0;
+  private ticker: Timer | undefined;
+  private lastChoke = 0;
+  private abort: AbortController | undefined;
+  private startPromise: Promise<void> | undefined;
+  private readonly log: Logger;
+  private readonly handler: PeerHandler;
+  private readonly host: TorrentHost;
+
+  constructor(host: TorrentHost, meta: Metainfo, downloadDir: string) {
+    super();
+    this.host = host;
+    this.meta = meta;
+    this.infoHash = meta.infoHash;
+    this.downloadDir = downloadDir;
+    this.log = host.logger.forComponent(`torrent ${meta.infoHashHex.slice(0, 8)}`);
+    this.choker = new Choker({ uploadSlots: host.settings.uploadSlots, random: host.random });
+    this.readCache = new PieceReadCache(
+      Math.max(host.settings.readCacheBytes, meta.info.pieceLength * 2),
+      (i) => this.storage!.read(i, 0, pieceSize(meta.info, i)),
+      (i) => pieceSize(meta.info, i),
+    );
+    this.handler = {
+      onMessage: (p, m) => this.onMessage(p, m),
+      onClose: (p, reason) => this.onPeerClosed(p, reason),
+      onDrain: (p) => this.serveUploads(this.peers.get(p.address)),
+    };
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  get state(): TorrentState {
+    return this.currentState;
+  }
+
+  get error(): BtError | undefined {
+    return this.errorValue;
+  }
+
+  get name(): string {
+    return this.meta.info.name;
+  }
+
+  get complete(): boolean {
+    return this.picker?.complete ?? false;
+  }
+
+  /** Check existing data, then download or seed. Resolves once checking is done. */
+  start(): Promise<void> {
+    if (this.currentState === 'downloading' || this.currentState === 'seeding' || this.currentState === 'checking') {
+      return this.startPromise ?? Promise.resolve();
+    }
+    if (this.currentState === 'paused' && this.picker) {
+      this.setState(this.picker.complete ? 'seeding' : 'downloading');
+      this.host.wantPeers(this);
+      return Promise.resolve();
+    }
+    this.startPromise = this.doStart();
+    return this.startPromise;
+  }
+
+  private async doStart(): Promise<void> {
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    this.errorValue = undefined;
+    this.setState('checking');
+    try {
+      this.storage ??= this.host.createStorage(this.meta, this.downloadDir);
+      const have = await checkPieces(this.meta.info, this.storage, this.host.hasher, { signal });
+      if (signal.aborted) return;
+      this.picker = new PiecePicker({
+        pieceCount: this.meta.info.pieceCount,
+        pieceLength: this.meta.info.pieceLength,
+        totalLength: this.meta.info.totalLength,
+        have,
+        random: this.host.random,
+      });
+      this.emit('checked', have.count, this.meta.info.pieceCount);
+      this.ticker = this.host.clock.setInterval(() => this.tick(), 1000);
+      if (have.complete) {
+        await this.storage.ensureFiles();
+        this.setState('seeding');
+      } else {
+        this.setState('downloading');
+      }
+      this.host.wantPeers(this);
+    } catch (e) {
+      if (signal.aborted) return;
+      this.fail(e);
+    }
+  }
+
+  pause(): void {
+    if (this.currentState !== 'downloading' && this.currentState !== 'seeding') return;
+    this.closeAllPeers('paused');
+    this.setState('paused');
+  }
+
+  /** Disconnect peers, stop timers, close files. The torrent can be started again. */
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    this.ticker?.cancel();
+    this.ticker = undefined;
+    this.closeAllPeers('stopped');
+    this.partial.clear();
+    this.readCache.clear();
+    const st = this.storage;
+    this.storage = undefined;
+    this.picker = undefined;
+    if (st) await st.close();
+    if (this.currentState !== 'error') this.setState('stopped');
+  }
+
+  private fail(e: unknown): void {
+    const err =
+      e instanceof BtError ? e : new BtError('ERR_STORAGE', e instanceof Error ? e.message : String(e), { cause: e });
+    this.errorValue = err;
+    this.log.error(`torrent failed: ${err.message}`);
+    this.ticker?.cancel();
+    this.ticker = undefined;
+    this.closeAllPeers('torrent error');
+    this.setState('error');
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private setState(s: TorrentState): void {
+    const prev = this.currentState;
+    if (prev === s) return;
+    this.currentState = s;
+    this.emit('state', s, prev);
+  }
+
+  private get active(): boolean {
+    return this.currentState === 'downloading' || this.currentState === 'seeding';
+  }
+
+  // ------------------------------------------------------------------ peers in and out
+
+  /** Add a peer address to try ("ip:port" or "[v6]:port"). */
+  addPeer(address: string): void {
+    const { host, port } = parseHostPort(address);
+    if (port === 0) return;
+    const key = formatHostPort(host, port);
+    if (this.candidates.has(key) || this.peers.has(key) || this.banned.has(key)) return;
+    this.candidates.set(key, { host, port, failures: 0, nextAttempt: 0, connecting: false });
+    if (this.active) this.host.wantPeers(this);
+  }
+
+  get connectedPeers(): number {
+    return this.peers.size;
+  }
+
+  /** Connections this torrent may still open (per-torrent limit). */
+  get openSlots(): number {
+    if (!this.active) return 0;
+    let connecting = 0;
+    for (const c of this.candidates.values()) if (c.connecting) connecting++;
+    return Math.max(0, this.host.settings.maxConnectionsPerTorrent - this.peers.size - connecting);
+  }
+
+  /** The next address to dial, marked as connecting; undefined when none is due. */
+  takeCandidate(now: number): { host: string; port: number } | undefined {
+    for (const [key, c] of this.candidates) {
+      if (c.connecting || c.nextAttempt > now || this.peers.has(key)) continue;
+      c.connecting = true;
+      return { host: c.host, port: c.port };
+    }
+    return undefined;
+  }
+
+  /** Connection attempt result from the connection manager. */
+  dialFailed(host: string, port: number, reason: string): void {
+    const key = formatHostPort(host, port);
+    const c = this.candidates.get(key);
+    if (!c) return;
+    c.connecting = false;
+    c.failures++;
+    if (c.failures >= 8) {
+      this.candidates.delete(key);
+      return;
+    }
+    c.nextAttempt = this.host.clock.now() + this.host.settings.reconnectBaseMs * 2 ** (c.failures - 1);
+    this.log.debug(() => `dial ${key} failed (${reason}); retry #${c.failures}`);
+  }
+
+  /** Can this torrent take one more (incoming or dialed) connection? */
+  acceptsPeer(): boolean {
+    return this.active && this.peers.size < this.host.settings.maxConnectionsPerTorrent;
+  }
+
+  /** A connection whose handshake has completed joins the swarm. */
+  attachPeer(conn: Connection, remote: Handshake, decoder: FrameDecoder): void {
+    const address = formatHostPort(conn.remoteAddress, conn.remotePort);
+    const cand = this.candidates.get(address);
+    if (cand) cand.connecting = false;
+    const refuse = (why: string): void => {
+      this.log.debug(() => `refusing ${address}: ${why}`);
+      conn.close(false);
+    };
+    if (!this.active || !this.picker) return refuse('torrent not active');
+    if (this.banned.has(address)) return refuse('banned');
+    if (equalBytes(remote.peerId, this.host.peerId)) {
+      this.candidates.delete(address);
+      return refuse('connected to ourselves');
+    }
+    if (this.peers.size >= this.host.settings.maxConnectionsPerTorrent) return refuse('torrent connection limit');
+    for (const st of this.peers.values()) {
+      if (equalBytes(st.peer.peerId, remote.peerId)) return refuse('duplicate peer id');
+    }
+    if (this.peers.has(address)) return refuse('already connected');
+    if (cand) cand.failures = 0;
+
+    const peer = new PeerConnection({
+      conn,
+      peerId: remote.peerId,
+      reserved: remote.reserved,
+      decoder,
+      pieceCount: this.meta.info.pieceCount,
+      clock: this.host.clock,
+      handler: this.handler,
+    });
+    const st: PeerState = {
+      peer,
+      id: address,
+      have: peer.have,
+      isSeed: false,
+      allowedFast: peer.allowedFast,
+      choking: true,
+      interestingCount: 0,
+      uploadQueue: [],
+      readsInFlight: 0,
+      snubbed: false,
+    };
+    this.peers.set(address, st);
+    this.sendInitial(st);
+    this.emit('peer-connected', address);
+    this.log.debug(() => `peer ${address} connected (${conn.outgoing ? 'out' : 'in'})`);
+    peer.start();
+  }
+
+  private sendInitial(st: PeerState): void {
+    const p = st.peer;
+    const have = this.picker!.have;
+    const msgs: Message[] = [];
+    if (p.extended) {
+      msgs.push({
+        type: 'extended',
+        id: 0,
+        payload: encodeExtendedHandshake({
+          m: {},
+          v: this.host.settings.userAgent,
+          p: this.host.listenPort() || undefined,
+          reqq: this.host.settings.maxIncomingRequests,
+        }),
+      });
+    }
+    if (p.fast && have.complete) msgs.push({ type: 'have-all' });
+    else if (p.fast && have.empty) msgs.push({ type: 'have-none' });
+    else if (!have.empty) msgs.push({ type: 'bitfield', bits: have.bytes });
+    p.sendMany(msgs);
+  }
+
+  private onPeerClosed(p: PeerConnection, reason: string): void {
+    const st = this.peers.get(p.address);
+    if (!st || st.peer !== p) return;
+    this.peers.delete(p.address);
+    if (this.picker) {
+      this.picker.releasePeer(p.address);
+      if (p.gotBitfield) this.picker.removePeerBitfield(p.have);
+    }
+    const cand = this.candidates.get(p.address);
+    if (cand) {
+      cand.connecting = false;
+      cand.nextAttempt = this.host.clock.now() + this.host.settings.reconnectBaseMs;
+    }
+    this.emit('peer-disconnected', p.address, reason);
+    this.log.debug(() => `peer ${p.address} closed: ${reason}`);
+    if (this.active) {
+      this.fillAllRequests();
+      this.host.wantPeers(this);
+    }
+  }
+
+  private closeAllPeers(reason: string): void {
+    for (const st of [...this.peers.values()]) st.peer.close(reason);
+  }
+
+  private ban(st: PeerState, reason: string): void {
+    this.banned.add(st.id);
+    this.candidates.delete(st.id);
+    this.emit('peer-banned', st.id, reason);
+    this.log.info(`banned ${st.id}: ${reason}`);
+    st.peer.close(`banned: ${reason}`);
+  }
+
+  // ------------------------------------------------------------------ the message loop
+
+  private onMessage(p: PeerConnection, m: Message): void {
+    const st = this.peers.get(p.address);
+    const picker = this.picker;
+    if (!st || !picker) return;
+    switch (m.type) {
+      case 'keep-alive':
+        return;
+      case 'bitfield':
+        return this.onBitfield(st, m.bits);
+      case 'have-all': {
+        if (!p.fast) return p.close('have-all without the fast extension');
+        const bits = new Uint8Array(Math.ceil(this.meta.info.pieceCount / 8)).fill(0xff);
+        return this.onBitfield(st, bits);
+      }
+      case 'have-none':
+        if (!p.fast) return p.close('have-none without the fast extension');
+        return this.onBitfield(st, new Uint8Array(Math.ceil(this.meta.info.pieceCount / 8)));
+      case 'have':
+        return this.onHave(st, m.index);
+      case 'choke':
+        p.peerChoking = true;
+        st.choking = true;
+        // Without the fast extension a choke discards every pending request; with it, the peer rejects each.
+        if (!p.fast) picker.releasePeer(p.address);
+        return;
+      case 'unchoke':
+        p.peerChoking = false;
+        st.choking = false;
+        return this.fillRequests(st);
+      case 'interested':
+        p.peerInterested = true;
+        return this.maybeUnchokeNow(st);
+      case 'not-interested':
+        p.peerInterested = false;
+        return;
+      case 'request':
+        return this.onRequest(st, m.index, m.begin, m.length);
+      case 'cancel': {
+        const q = st.uploadQueue;
+        const i = q.findIndex((r) => r.index === m.index && r.begin === m.begin && r.length === m.length);
+        if (i >= 0) q.splice(i, 1);
+        return;
+      }
+      case 'piece':
+        return this.onPiece(st, m.index, m.begin, m.block);
+      case 'reject':
+        if (!p.fast) return p.close('reject without the fast extension');
+        picker.onRequestFailed(p.address, { index: m.index, begin: m.begin, length: m.length });
+        return this.fillRequests(st);
+      case 'allowed-fast':
+        if (m.index < this.meta.info.pieceCount) p.allowedFast.add(m.index);
+        if (p.peerChoking) this.fillRequests(st);
+        return;
+      case 'suggest':
+        return;
+      case 'extended':
+        if (m.id === 0) {
+          try {
+            const hs = decodeExtendedHandshake(m.payload);
+            if (hs.v !== undefined) p.clientName = hs.v;
+            if (hs.reqq !== undefined && hs.reqq > 0) p.maxRequests = Math.min(hs.reqq, this.host.settings.maxOutstandingRequests);
+            p.extensions = hs.m ?? {};
+          } catch (e) {
+            this.emit('warning', `bad extended handshake from ${p.address}: ${(e as Error).message}`);
+          }
+        }
+        return;
+      case 'port':
+      case 'unknown':
+        return;
+    }
+  }
+
+  private onBitfield(st: PeerState, bits: Uint8Array): void {
+    const p = st.peer;
+    const n = this.meta.info.pieceCount;
+    if (p.gotBitfield) return p.close('second bitfield');
+    if (!Bitfield.spareBitsClear(n, bits)) return p.close('bitfield has the wrong length or spare bits set');
+    p.gotBitfield = true;
+    const picker = this.picker!;
+    const fresh = new Bitfield(n, bits);
+    for (let i = 0; i < n; i++) if (fresh.get(i)) p.have.set(i);
+    st.isSeed = p.isSeed = fresh.complete;
+    picker.addPeerBitfield(p.have);
+    let interesting = 0;
+    const ours = picker.have;
+    for (let i = 0; i < n; i++) if (p.have.get(i) && !ours.get(i)) interesting++;
+    st.interestingCount = interesting;
+    if (st.isSeed && ours.complete) return p.close('both are seeds');
+    this.updateInterest(st);
+  }
+
+  private onHave(st: PeerState, index: number): void {
+    const p = st.peer;
+    if (index >= this.meta.info.pieceCount) return p.close(`have for piece ${index} out of range`);
+    if (!p.gotBitfield) {
+      p.gotBitfield = true;
+      this.picker!.addPeerBitfield(p.have);
+    }
+    if (p.have.get(index)) return;
+    p.have.set(index);
+    this.picker!.addPeerHave(index);
+    if (!this.picker!.have.get(index)) st.interestingCount++;
+    st.isSeed = p.isSeed = p.have.complete;
+    if (st.isSeed && this.picker!.complete) return p.close('both are seeds');
+    this.updateInterest(st);
+  }
+
+  private updateInterest(st: PeerState): void {
+    const want = st.interestingCount > 0 && !this.picker!.complete;
+    const p = st.peer;
+    if (want && !p.amInterested) {
+      p.amInterested = true;
+      p.send({ type: 'interested' });
+    } else if (!want && p.amInterested) {
+      p.amInterested = false;
+      p.send({ type: 'not-interested' });
+    }
+    if (want) this.fillRequests(st);
+  }
+
+  // ------------------------------------------------------------------ downloading
+
+  private fillAllRequests(): void {
+    for (const st of this.peers.values()) this.fillRequests(st);
+  }
+
+  /** Keep the peer's request pipeline full; its depth follows the peer's rate. */
+  private fillRequests(st: PeerState): void {
+    const picker = this.picker;
+    const p = st.peer;
+    if (!picker || picker.complete || this.currentState !== 'downloading' || p.isClosed) return;
+    if (!p.amInterested) return;
+    if (p.peerChoking && p.allowedFast.size === 0) return;
+    const now = this.host.clock.now();
+    const s = this.host.settings;
+    const rate = p.down.rate(now);
+    const target = Math.max(
+      16,
+      Math.min(p.maxRequests, s.maxOutstandingRequests, Math.ceil((rate * s.requestQueueSeconds) / 16384)),
+    );
+    p.pipeline = target;
+    const have = picker.outstanding(p.address);
+    // Top up in batches so a fast peer costs one picker call per several blocks.
+    if (have > target - Math.max(1, target >> 3)) return;
+    const reqs = picker.pick(st, target - have, now);
+    if (reqs.length === 0) return;
+    for (const r of reqs) {
+      if (!this.partial.has(r.index)) {
+        this.partial.set(r.index, { data: new Uint8Array(pieceSize(this.meta.info, r.index)), received: 0 });
+      }
+    }
+    p.sendMany(reqs.map((r) => ({ type: 'request' as const, index: r.index, begin: r.begin, length: r.length })));
+  }
+
+  private onPiece(st: PeerState, index: number, begin: number, block: Uint8Array): void {
+    const picker = this.picker!;
+    const p = st.peer;
+    if (index >= this.meta.info.pieceCount) return p.close('piece index out of range');
+    this.downloadedBytes += block.length;
+    this.downMeter.add(block.length, this.host.clock.now());
+    const res = picker.onBlock(p.address, index, begin, block.length);
+    for (const c of res.cancels) {
+      const other = this.peers.get(c.peerId);
+      other?.peer.send({ type: 'cancel', index: c.req.index, begin: c.req.begin, length: c.req.length });
+    }
+    if (res.accepted) {
+      st.snubbed = false;
+      let part = this.partial.get(index);
+      if (!part) {
+        part = { data: new Uint8Array(pieceSize(this.meta.info, index)), received: 0 };
+        this.partial.set(index, part);
+      }
+      if (begin + block.length > part.data.length) return p.close('block past the end of its piece');
+      part.data.set(block, begin);
+      part.received += block.length;
+      if (res.pieceComplete) {
+        this.partial.delete(index);
+        void this.verifyPiece(index, part.data);
+      }
+    }
+    this.fillRequests(st);
+  }
+
+  private async verifyPiece(index: number, data: Uint8Array): Promise<void> {
+    const storage = this.storage;
+    if (!storage) return;
+    this.verifying.add(index);
+    try {
+      const [digest] = await Promise.all([this.host.hasher.sha1(data.slice()), storage.write(index, 0, data)]);
+      const picker = this.picker;
+      if (!picker || this.storage !== storage) return;
+      if (equalBytes(digest, pieceHash(this.meta.info, index))) {
+        picker.onPieceVerified(index);
+        this.onVerified(index);
+      } else {
+        const blamed = picker.contributors(index);
+        picker.onPieceFailed(index);
+        this.onHashFailed(index, blamed);
+      }
+    } catch (e) {
+      if (this.storage === storage) this.fail(e);
+    } finally {
+      this.verifying.delete(index);
+    }
+  }
+
+  private onVerified(index: number): void {
+    this.emit('piece-verified', index);
+    const picker = this.picker!;
+    for (const st of this.peers.values()) {
+      const p = st.peer;
+      if (p.have.get(index)) {
+        st.interestingCount--;
+      }
+      p.send({ type: 'have', index });
+      if (st.interestingCount <= 0) this.updateInterest(st);
+    }
+    if (picker.complete) void this.onComplete();
+  }
+
+  private async onComplete(): Promise<void> {
+    try {
+      await this.storage?.ensureFiles();
+    } catch (e) {
+      return this.fail(e);
+    }
+    if (this.currentState !== 'downloading') return;
+    this.setState('seeding');
+    this.emit('complete');
+    for (const st of [...this.peers.values()]) {
+      if (st.isSeed) st.peer.close('both are seeds');
+      else this.updateInterest(st);
+    }
+  }
+
+  private onHashFailed(index: number, blamed: string[]): void {
+    this.emit('hash-failed', index, blamed);
+    this.log.warn(`piece ${index} failed its hash check (from ${blamed.join(', ') || 'unknown'})`);
+    const weight = blamed.length === 1 ? 2 : 1;
+    for (const addr of blamed) {
+      const st = this.peers.get(addr);
+      if (!st) continue;
+      st.peer.hashFailures += weight;
+      if (st.peer.hashFailures >= this.host.settings.hashFailuresToBan) {
+        this.ban(st, `sent data for ${Math.ceil(st.peer.hashFailures / weight)} pieces that failed their hash check`);
+      }
+    }
+    this.fillAllRequests();
+  }
+
+  // ------------------------------------------------------------------ uploading
+
+  private onRequest(st: PeerState, index: number, begin: number, length: number): void {
+    const p = st.peer;
+    const info = this.meta.info;
+    const picker = this.picker!;
+    if (index >= info.pieceCount || length === 0 || length > 128 * 1024 || begin + length > pieceSize(info, index)) {
+      return p.close(`invalid request ${index}:${begin}+${length}`);
+    }
+    const reject = (): void => {
+      if (p.fast) p.send({ type: 'reject', index, begin, length });
+    };
+    if (p.amChoking || !picker.have.get(index)) return reject();
+    if (st.uploadQueue.length >= this.host.settings.maxIncomingRequests) return reject();
+    st.uploadQueue.push({ index, begin, length });
+    this.serveUploads(st);
+  }
+
+  private serveUploads(st: PeerState | undefined): void {
+    if (!st) return;
+    const p = st.peer;
+    while (
+      st.uploadQueue.length > 0 &&
+      st.readsInFlight < MAX_READS_IN_FLIGHT &&
+      p.writeBacklog < WRITE_HIGH_WATER &&
+      !p.isClosed &&
+      !p.amChoking
+    ) {
+      const r = st.uploadQueue.shift()!;
+      st.readsInFlight++;
+      this.readCache.get(r.index).then(
+        (piece) => {
+          st.readsInFlight--;
+          if (p.isClosed || p.amChoking) return;
+          p.sendPiece(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
+          this.uploadedBytes += r.length;
+          this.upMeter.add(r.length, this.host.clock.now());
+          this.serveUploads(st);
+        },
+        (e: unknown) => {
+          st.readsInFlight--;
+          this.emit('warning', `cannot read piece ${r.index}: ${(e as Error).message}`);
+          if (p.fast) p.send({ type: 'reject', index: r.index, begin: r.begin, length: r.length });
+        },
+      );
+    }
+  }
+
+  private setChoke(st: PeerState, choke: boolean): void {
+    const p = st.peer;
+    if (p.amChoking === choke) return;
+    p.amChoking = choke;
+    p.send({ type: choke ? 'choke' : 'unchoke' });
+    if (choke) {
+      if (p.fast) for (const r of st.uploadQueue) p.send({ type: 'reject', index: r.index, begin: r.begin, length: r.length });
+      st.uploadQueue.length = 0;
+    }
+  }
+
+  /** An interested peer gets a free upload slot at once rather than waiting for the next choke round. */
+  private maybeUnchokeNow(st: PeerState): void {
+    if (!st.peer.amChoking) return;
+    let unchoked = 0;
+    for (const o of this.peers.values()) if (!o.peer.amChoking) unchoked++;
+    if (unchoked < this.host.settings.uploadSlots) this.setChoke(st, false);
+  }
+
+  private runChoker(now: number): void {
+    const cands = [...this.peers.values()].map((st) => ({
+      id: st.id,
+      interested: st.peer.peerInterested,
+      amChoking: st.peer.amChoking,
+      downloadRate: st.peer.down.rate(now),
+      uploadRate: st.peer.up.rate(now),
+      isSeed: st.isSeed,
+      connectedAtMs: st.peer.connectedAt,
+    }));
+    const { unchoke } = this.choker.round(cands, { seeding: this.currentState === 'seeding', nowMs: now });
+    for (const st of this.peers.values()) this.setChoke(st, !unchoke.has(st.id));
+  }
+
+  // ------------------------------------------------------------------ housekeeping
+
+  private tick(): void {
+    if (!this.active) return;
+    const now = this.host.clock.now();
+    const s = this.host.settings;
+    if (now - this.lastChoke >= s.chokeIntervalMs) {
+      this.lastChoke = now;
+      this.runChoker(now);
+    }
+    for (const st of [...this.peers.values()]) {
+      const p = st.peer;
+      if (now - p.lastReceived > s.peerIdleTimeoutMs) {
+        p.close('idle timeout');
+        continue;
+      }
+      if (now - p.lastSent > s.keepAliveIntervalMs) p.send({ type: 'keep-alive' });
+      const out = this.picker?.outstanding(p.address) ?? 0;
+      if (out > 0 && !p.peerChoking && now - p.lastPieceAt > s.requestTimeoutMs && !st.snubbed) {
+        // Snubbed: give its blocks to others; keep the connection (it may recover).
+        st.snubbed = true;
+        this.picker!.releasePeer(p.address);
+        p.lastPieceAt = now;
+        this.fillAllRequests();
+      } else {
+        this.fillRequests(st);
+      }
+    }
+    this.host.wantPeers(this);
+  }
+
+  // ------------------------------------------------------------------ views
+
+  stats(): TorrentStats {
+    const now = this.host.clock.now();
+    const info = this.meta.info;
+    const have = this.picker?.have;
+    const piecesHave = have?.count ?? 0;
+    let haveBytes = 0;
+    if (have) {
+      haveBytes = piecesHave * info.pieceLength;
+      if (have.get(info.pieceCount - 1)) haveBytes -= info.pieceLength - pieceSize(info, info.pieceCount - 1);
+    }
+    const left = info.totalLength - haveBytes;
+    const downloadRate = this.downMeter.rate(now);
+    let seeds = 0;
+    for (const st of this.peers.values()) if (st.isSeed) seeds++;
+    return {
+      state: this.currentState,
+      progress: info.totalLength === 0 ? 1 : haveBytes / info.totalLength,
+      piecesHave,
+      pieceCount: info.pieceCount,
+      downloaded: this.downloadedBytes,
+      uploaded: this.uploadedBytes,
+      downloadRate,
+      uploadRate: this.upMeter.rate(now),
+      peers: this.peers.size,
+      seeds,
+      eta: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : undefined,
+      left,
+    };
+  }
+
+  peerList(): PeerInfo[] {
+    const now = this.host.clock.now();
+    const n = this.meta.info.pieceCount;
+    return [...this.peers.values()].map((st) => ({
+      address: st.id,
+      client: st.peer.clientName,
+      outgoing: st.peer.conn.outgoing,
+      transport: st.peer.conn.kind,
+      progress: n === 0 ? 0 : st.peer.have.count / n,
+      downloadRate: st.peer.down.rate(now),
+      uploadRate: st.peer.up.rate(now),
+      amChoking: st.peer.amChoking,
+      amInterested: st.peer.amInterested,
+      peerChoking: st.peer.peerChoking,
+      peerInterested: st.peer.peerInterested,
+    }));
+  }
+
+  /** Resolves when every piece is verified (immediately if already complete); rejects on error. */
+  waitForCompletion(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.picker?.complete && this.currentState === 'seeding') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        this.off('complete', onComplete);
+        this.off('state', onState);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
+      const onComplete = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onState = (s: TorrentState): void => {
+        if (s === 'seeding' && this.picker?.complete) onComplete();
+        else if (s === 'error') {
+          cleanup();
+          reject(this.errorValue);
+        } else if (s === 'stopped') {
+          cleanup();
+          reject(new BtError('ERR_ABORTED', 'torrent stopped before completing', { op: 'stop' }));
+        }
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new BtError('ERR_ABORTED', 'aborted', { op: 'stop' }));
+      };
+      this.on('complete', onComplete);
+      this.on('state', onState);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
