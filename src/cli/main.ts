@@ -1,0 +1,479 @@
+#!/usr/bin/env node
+/**
+ * torrentkit command-line client: create, info, download, seed.
+ * Exit codes: 0 ok · 1 runtime failure · 2 usage error · 3 invalid or unsafe torrent · 130 interrupted.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import {
+  BtError,
+  ClientEngine,
+  TextLogger,
+  createTorrentFromPath,
+  formatMagnet,
+  parseMagnet,
+  parseTorrent,
+} from '../index.js';
+import type { EngineSettings, Logger, Metainfo, TorrentManager, TorrentStats } from '../index.js';
+
+const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, BAD_TORRENT: 3, INTERRUPTED: 130 } as const;
+
+class CliExit extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+function parsePositiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function loadTorrent(file: string): { bytes: Uint8Array; meta: Metainfo } {
+  if (file.startsWith('magnet:')) {
+    throw new CliExit(EXIT.USAGE, 'magnet links need metadata exchange, which this version does not do yet; pass a .torrent file');
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new CliExit(EXIT.USAGE, `cannot read ${file}: ${(e as Error).message}`);
+  }
+  return { bytes, meta: parseTorrentOrExit(bytes, file) };
+}
+
+function parseTorrentOrExit(bytes: Uint8Array, file: string): Metainfo {
+  try {
+    return parseTorrent(bytes);
+  } catch (e) {
+    if (e instanceof BtError) {
+      const field = e.field ? ` (field ${e.field})` : '';
+      throw new CliExit(EXIT.BAD_TORRENT, `invalid torrent ${file}: ${e.message}${field} [${e.code}]`);
+    }
+    throw e;
+  }
+}
+
+function makeLogger(verbose: boolean | undefined): Logger {
+  return new TextLogger(verbose ? 'debug' : 'warn', (line) => process.stderr.write(`${line}\n`));
+}
+
+function listenSettings(opts: { port?: number; listen?: string[] }): Partial<EngineSettings> {
+  if (opts.listen && opts.listen.length > 0) return { listenEndpoints: opts.listen };
+  const port = opts.port ?? 6881;
+  return { listenEndpoints: [`0.0.0.0:${port}`, `[::]:${port}`] };
+}
+
+function fmtBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+}
+
+function fmtEta(s: number | undefined): string {
+  if (s === undefined || !Number.isFinite(s)) return '--:--';
+  s = Math.round(s);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+}
+
+type ProgressMode = 'json' | 'bar' | 'lines';
+
+/** Progress reporting for download/seed: a live bar on a terminal, plain lines when piped, or JSON lines. */
+class Reporter {
+  private bar: cliProgress.SingleBar | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private started = Date.now();
+
+  constructor(
+    private readonly mode: ProgressMode,
+    private readonly t: TorrentManager,
+  ) {}
+
+  json(obj: Record<string, unknown>): void {
+    if (this.mode === 'json') process.stdout.write(`${JSON.stringify(obj)}\n`);
+  }
+
+  line(text: string): void {
+    if (this.mode === 'json') return;
+    if (this.bar) this.bar.stop();
+    process.stdout.write(`${text}\n`);
+    if (this.bar) this.startBar();
+  }
+
+  private startBar(): void {
+    this.bar = new cliProgress.SingleBar(
+      {
+        format: '{bar} {percentage}% | {down}/s down {up}/s up | {peers} peers | ETA {eta_fmt} | {state}',
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(100, 0, this.payload(this.t.stats()));
+  }
+
+  private payload(s: TorrentStats): Record<string, string | number> {
+    return {
+      down: fmtBytes(s.downloadRate),
+      up: fmtBytes(s.uploadRate),
+      peers: s.peers,
+      eta_fmt: fmtEta(s.eta),
+      state: s.state,
+    };
+  }
+
+  begin(): void {
+    this.started = Date.now();
+    if (this.mode === 'bar') this.startBar();
+    const timer = setInterval(() => this.update(), 1000);
+    timer.unref();
+    this.timer = timer;
+  }
+
+  update(): void {
+    const s = this.t.stats();
+    if (this.mode === 'json') {
+      this.json({
+        event: 'progress',
+        state: s.state,
+        progress: Number(s.progress.toFixed(4)),
+        have: s.piecesHave,
+        pieces: s.pieceCount,
+        downloaded: s.downloaded,
+        uploaded: s.uploaded,
+        downRate: Math.round(s.downloadRate),
+        upRate: Math.round(s.uploadRate),
+        peers: s.peers,
+        eta: s.eta === undefined ? null : Math.round(s.eta),
+      });
+    } else if (this.mode === 'bar') {
+      this.bar?.update(Math.floor(s.progress * 1000) / 10, this.payload(s));
+    } else {
+      process.stdout.write(
+        `${(s.progress * 100).toFixed(1)}% ${s.state} ${s.piecesHave}/${s.pieceCount} pieces, ` +
+          `${fmtBytes(s.downloadRate)}/s down, ${fmtBytes(s.uploadRate)}/s up, ${s.peers} peers, ETA ${fmtEta(s.eta)}\n`,
+      );
+    }
+  }
+
+  elapsed(): number {
+    return (Date.now() - this.started) / 1000;
+  }
+
+  end(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.bar) {
+      this.update();
+      this.bar.stop();
+      this.bar = undefined;
+    }
+  }
+}
+
+function progressMode(json: boolean | undefined): ProgressMode {
+  if (json) return 'json';
+  return process.stdout.isTTY ? 'bar' : 'lines';
+}
+
+/** Wire a torrent's events to the reporter. */
+function reportEvents(t: TorrentManager, r: Reporter): void {
+  t.on('checked', (have, pieces) => {
+    r.json({ event: 'checked', have, pieces });
+    r.line(`checked existing data: ${have}/${pieces} pieces verified`);
+  });
+  t.on('hash-failed', (piece, peers) => {
+    r.json({ event: 'hash-failed', piece, peers });
+    r.line(`piece ${piece} failed its hash check (from ${peers.join(', ') || 'unknown peer'}); fetching it again`);
+  });
+  t.on('peer-banned', (peer, reason) => {
+    r.json({ event: 'peer-banned', peer, reason });
+    r.line(`banned peer ${peer}: ${reason}`);
+  });
+  t.on('warning', (message) => {
+    r.json({ event: 'warning', message });
+  });
+}
+
+/** Resolve on SIGINT/SIGTERM (once). */
+function onSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const h = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', h);
+      process.off('SIGTERM', h);
+      resolve(sig);
+    };
+    process.on('SIGINT', h);
+    process.on('SIGTERM', h);
+  });
+}
+
+async function startEngine(
+  settings: Partial<EngineSettings>,
+  verbose: boolean | undefined,
+): Promise<ClientEngine> {
+  const logger = makeLogger(verbose);
+  let engine = new ClientEngine(settings, { logger });
+  try {
+    await engine.start();
+  } catch (e) {
+    await engine.dispose();
+    const eps = settings.listenEndpoints ?? [];
+    // The default port may be taken by another client: fall back to any free port.
+    if (eps.every((ep) => ep.endsWith(':6881'))) {
+      logger.warn('port 6881 is taken; listening on a free port instead');
+      engine = new ClientEngine({ ...settings, listenEndpoints: eps.map((ep) => ep.replace(/:6881$/, ':0')) }, { logger });
+      await engine.start();
+    } else {
+      throw new CliExit(EXIT.FAILURE, (e as Error).message);
+    }
+  }
+  return engine;
+}
+
+interface RunOpts {
+  port?: number;
+  listen?: string[];
+  peer: string[];
+  json?: boolean;
+  verbose?: boolean;
+}
+
+async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean }): Promise<number> {
+  const { meta } = loadTorrent(file);
+  const engine = await startEngine(listenSettings(opts), opts.verbose);
+  const t = await engine.addTorrent(meta, { downloadDir: opts.output, peers: opts.peer });
+  const r = new Reporter(progressMode(opts.json), t);
+  reportEvents(t, r);
+  r.line(`downloading ${meta.info.name} (${fmtBytes(meta.info.totalLength)}, ${meta.info.pieceCount} pieces) to ${opts.output}, listening on port ${engine.listenPort}`);
+  r.begin();
+  const sig = onSignal();
+  try {
+    await t.start();
+    const outcome = await Promise.race([t.waitForCompletion().then(() => 'complete' as const), sig]);
+    if (outcome !== 'complete') {
+      r.end();
+      r.line(`interrupted (${outcome}); verified data is kept and will be reused`);
+      await engine.dispose();
+      return EXIT.INTERRUPTED;
+    }
+    const s = t.stats();
+    r.end();
+    r.json({ event: 'complete', downloaded: s.downloaded, seconds: Number(r.elapsed().toFixed(3)) });
+    r.line(`complete: ${meta.info.name}, ${fmtBytes(s.downloaded)} downloaded in ${r.elapsed().toFixed(1)} s`);
+    if (opts.seed) {
+      r.line('seeding; press Ctrl-C to stop');
+      r.begin();
+      await sig;
+      r.end();
+    }
+    await engine.dispose();
+    return EXIT.OK;
+  } catch (e) {
+    r.end();
+    await engine.dispose();
+    throw e;
+  }
+}
+
+async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<number> {
+  const { meta } = loadTorrent(file);
+  const engine = await startEngine(listenSettings(opts), opts.verbose);
+  const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer });
+  const r = new Reporter(progressMode(opts.json), t);
+  reportEvents(t, r);
+  const sig = onSignal();
+  await t.start();
+  if (t.state === 'error') {
+    await engine.dispose();
+    throw t.error ?? new Error('torrent failed');
+  }
+  if (!t.complete) {
+    const s = t.stats();
+    r.line(`warning: only ${s.piecesHave}/${s.pieceCount} pieces found under ${opts.data}; seeding what is there and downloading the rest`);
+  }
+  r.line(`seeding ${meta.info.name} on port ${engine.listenPort}; press Ctrl-C to stop`);
+  r.begin();
+  const got = await sig;
+  r.end();
+  r.line(`${got}: shutting down`);
+  await engine.dispose();
+  return EXIT.OK;
+}
+
+async function runCreate(
+  path: string,
+  opts: { output?: string; tracker: string[]; pieceLength?: number; private?: boolean; comment?: string },
+): Promise<number> {
+  const { torrent, meta } = await createTorrentFromPath(path, {
+    pieceLength: opts.pieceLength,
+    trackers: opts.tracker.map((t) => [t]),
+    private: opts.private,
+    comment: opts.comment,
+    createdBy: 'torrentkit/0.1.0',
+    creationDate: Math.floor(Date.now() / 1000),
+  });
+  const out = opts.output ?? `${meta.info.name}.torrent`;
+  writeFileSync(out, torrent);
+  process.stdout.write(`${out}\ninfo-hash ${meta.infoHashHex}\n${formatMagnet(meta)}\n`);
+  return EXIT.OK;
+}
+
+function runInfo(source: string, opts: { json?: boolean }): number {
+  if (source.startsWith('magnet:')) {
+    let m;
+    try {
+      m = parseMagnet(source);
+    } catch (e) {
+      throw new CliExit(EXIT.BAD_TORRENT, `invalid magnet link: ${(e as Error).message}`);
+    }
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ infoHash: m.infoHashHex, name: m.displayName, trackers: m.trackers, peers: m.peers, webSeeds: m.webSeeds })}\n`);
+    } else {
+      process.stdout.write(
+        [`info-hash: ${m.infoHashHex}`, `name: ${m.displayName ?? '(none)'}`, ...m.trackers.map((t) => `tracker: ${t}`), ...m.peers.map((p) => `peer: ${p}`), ...m.webSeeds.map((w) => `web seed: ${w}`)].join('\n') + '\n',
+      );
+    }
+    return EXIT.OK;
+  }
+  const { meta } = loadTorrent(source);
+  const i = meta.info;
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        infoHash: meta.infoHashHex,
+        name: i.name,
+        totalLength: i.totalLength,
+        pieceLength: i.pieceLength,
+        pieces: i.pieceCount,
+        private: i.private,
+        files: i.files.map((f) => ({ path: f.path.join('/'), length: f.length })),
+        trackers: meta.announceList,
+        comment: meta.comment,
+        createdBy: meta.createdBy,
+        creationDate: meta.creationDate,
+      })}\n`,
+    );
+    return EXIT.OK;
+  }
+  const lines = [
+    `name: ${i.name}`,
+    `info-hash: ${meta.infoHashHex}`,
+    `size: ${fmtBytes(i.totalLength)} (${i.totalLength} bytes) in ${i.files.length} file(s)`,
+    `pieces: ${i.pieceCount} x ${fmtBytes(i.pieceLength)}`,
+    `private: ${i.private ? 'yes' : 'no'}`,
+  ];
+  if (meta.comment) lines.push(`comment: ${meta.comment}`);
+  if (meta.createdBy) lines.push(`created by: ${meta.createdBy}`);
+  if (meta.creationDate) lines.push(`created: ${new Date(meta.creationDate * 1000).toISOString()}`);
+  meta.announceList.forEach((tier, n) => lines.push(`tracker tier ${n}: ${tier.join(' ')}`));
+  for (const f of i.files) lines.push(`  ${f.path.join('/')} (${f.length})`);
+  lines.push(`magnet: ${formatMagnet(meta)}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return EXIT.OK;
+}
+
+function program(): Command {
+  const p = new Command();
+  p.name('torrentkit').description('BitTorrent client').version('0.1.0');
+  p.exitOverride();
+  p.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const withNet = (c: Command): Command =>
+    c
+      .addOption(new Option('--port <n>', 'TCP port to listen on (IPv4 and IPv6)').argParser(parsePort))
+      .option('--listen <host:port>', 'listen endpoint (repeatable; overrides --port)', collect, [])
+      .option('--peer <host:port>', 'peer to connect to (repeatable)', collect, [])
+      .option('--json', 'machine-readable progress: one JSON object per line')
+      .option('-v, --verbose', 'debug logging on stderr');
+
+  p.command('create')
+    .description('create a .torrent from a file or directory')
+    .argument('<path>')
+    .option('-o, --output <file>', 'output .torrent (default: <name>.torrent)')
+    .option('--tracker <url>', 'announce URL (repeatable; one tier each)', collect, [])
+    .addOption(new Option('--piece-length <n>', 'piece length in bytes (default: automatic)').argParser(parsePositiveInt))
+    .option('--private', 'set the private flag')
+    .option('--comment <text>', 'comment')
+    .action(async (path: string, o) => {
+      process.exitCode = await runCreate(path, o);
+    });
+
+  p.command('info')
+    .description('show what a .torrent or magnet link holds')
+    .argument('<torrent-or-magnet>')
+    .option('--json', 'print JSON')
+    .action((src: string, o) => {
+      process.exitCode = runInfo(src, o);
+    });
+
+  withNet(
+    p
+      .command('download')
+      .description('download a torrent; exits 0 once every file is complete and verified')
+      .argument('<torrent>')
+      .option('-o, --output <dir>', 'download directory', '.')
+      .option('--seed', 'keep seeding after the download completes'),
+  ).action(async (file: string, o) => {
+    process.exitCode = await runDownload(file, o);
+  });
+
+  withNet(
+    p
+      .command('seed')
+      .description('seed a torrent from existing data until interrupted')
+      .argument('<torrent>')
+      .requiredOption('--data <dir>', 'directory holding <name>/...'),
+  ).action(async (file: string, o) => {
+    process.exitCode = await runSeed(file, o);
+  });
+  return p;
+}
+
+async function main(): Promise<void> {
+  try {
+    await program().parseAsync(process.argv);
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    if (e instanceof CliExit) {
+      process.stderr.write(`torrentkit: ${e.message}\n`);
+      process.exitCode = e.code;
+      return;
+    }
+    if (e instanceof BtError) {
+      const bad = e.code === 'ERR_UNSAFE_PATH' || e.code === 'ERR_METAINFO' || e.code === 'ERR_BENCODE';
+      process.stderr.write(`torrentkit: ${e.message}${e.field ? ` (field ${e.field})` : ''} [${e.code}]\n`);
+      process.exitCode = bad ? EXIT.BAD_TORRENT : EXIT.FAILURE;
+      return;
+    }
+    process.stderr.write(`torrentkit: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = EXIT.FAILURE;
+  }
+}
+
+await main();
+// Whatever is left (sockets closed, workers terminated) must not keep us alive.
+setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();

@@ -1,0 +1,14 @@
+/** torrentkit public API. */
+export { ClientEngine } from './engine/index.js';
+export type { Deps, AddTorrentOptions, EngineEvents } from './engine/index.js';
+export { TorrentManager } from './torrent/torrent-manager.js';
+export type { TorrentState, TorrentStats, TorrentEvents, PeerInfo } from './torrent/torrent-manager.js';
+export { resolveSettings, DEFAULT_SETTINGS } from './torrent/settings.js';
+export type { EngineSettings } from './torrent/settings.js';
+export { BtError, isBtError } from './core/errors.js';
+export type { BtErrorCode, BtOp } from './core/errors.js';
+export { TextLogger, NullLogger } from './core/logger.js';
+export type { Logger, LogLevel } from './core/logger.js';
+export { parseTorrent, parseMagnet, formatMagnet } from './metainfo/index.js';
+export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile } from './metainfo/types.js';
+export { createTorrentFromPath } from './storage/create-torrent.js';

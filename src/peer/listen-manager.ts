@@ -1,0 +1,94 @@
+/**
+ * ListenManager: accepts connections on every configured endpoint, reads the handshake, routes it by
+ * info-hash to the torrent that wants it, and answers with ours.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Connection, Listener, Transport } from '../transport/index.js';
+import { parseHostPort } from '../util/bytes.js';
+import type { DialTarget } from './connection-manager.js';
+import { performHandshake } from './handshake.js';
+
+export interface ListenManagerOptions {
+  clock: Clock;
+  logger: Logger;
+  transport: Transport;
+  peerId: Uint8Array;
+  reserved: Uint8Array;
+  handshakeTimeoutMs: number;
+  maxMessageLength: (target: DialTarget) => number;
+  /** The torrent for an info-hash that accepts one more peer now, if any. */
+  route: (infoHash: Uint8Array) => (DialTarget & { acceptsPeer(): boolean }) | undefined;
+  /** Room under the global connection limit? */
+  accepting: () => boolean;
+}
+
+export class ListenManager {
+  private listeners: Listener[] = [];
+  private readonly log: Logger;
+  constructor(private readonly o: ListenManagerOptions) {
+    this.log = o.logger;
+  }
+
+  /**
+   * Listen on each "host:port". When port is 0 the first endpoint picks a free port and the others
+   * reuse it. Endpoints that cannot be bound (e.g. no IPv6) are skipped with a warning; fails only if none binds.
+   */
+  async start(endpoints: readonly string[]): Promise<number> {
+    let port = 0;
+    const errors: string[] = [];
+    for (const ep of endpoints) {
+      const hp = parseHostPort(ep);
+      const want = hp.port === 0 ? port : hp.port;
+      try {
+        const l = await this.o.transport.listen(hp.host, want, (c) => this.onConnection(c));
+        this.listeners.push(l);
+        if (port === 0) port = l.port;
+      } catch (e) {
+        errors.push(`${ep}: ${(e as Error).message}`);
+        this.log.warn(`cannot listen on ${ep}: ${(e as Error).message}`);
+      }
+    }
+    if (this.listeners.length === 0 && endpoints.length > 0) {
+      throw new Error(`could not listen on any endpoint (${errors.join('; ')})`);
+    }
+    return port;
+  }
+
+  get ports(): number[] {
+    return this.listeners.map((l) => l.port);
+  }
+
+  private onConnection(conn: Connection): void {
+    if (!this.o.accepting()) {
+      conn.close(false);
+      return;
+    }
+    let target: (DialTarget & { acceptsPeer(): boolean }) | undefined;
+    performHandshake(conn, {
+      clock: this.o.clock,
+      timeoutMs: this.o.handshakeTimeoutMs,
+      reserved: this.o.reserved,
+      peerId: this.o.peerId,
+      maxMessageLength: 1 << 20,
+      route: (ih) => {
+        target = this.o.route(ih);
+        return target && target.acceptsPeer() ? target.infoHash : undefined;
+      },
+    }).then(
+      ({ remote, decoder }) => {
+        if (target) target.attachPeer(conn, remote, decoder);
+        else conn.close(false);
+      },
+      (e: unknown) => {
+        this.log.debug(() => `incoming ${conn.remoteAddress}:${conn.remotePort}: ${(e as Error).message}`);
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    const ls = this.listeners;
+    this.listeners = [];
+    await Promise.all(ls.map((l) => l.close()));
+  }
+}
