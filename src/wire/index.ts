@@ -1,0 +1,34 @@
+/** Peer wire codecs (BEP 3 handshake and messages, BEP 5 port, BEP 6 fast, BEP 10 extended): pure, no I/O. */
+export { BLOCK_SIZE } from './types.js';
+export type { Handshake, Message, MessageType } from './types.js';
+export {
+  PROTOCOL,
+  PROTOCOL_HEADER,
+  HANDSHAKE_LENGTH,
+  HANDSHAKE_HEAD_LENGTH,
+  encodeHandshake,
+  decodeHandshake,
+  decodeHandshakeHead,
+  checkProtocolHeader,
+  makeReserved,
+  supportsExtended,
+  supportsFast,
+  supportsDht,
+  makePeerId,
+  describePeerId,
+} from './handshake.js';
+export type { HandshakeHead, ReservedFlags } from './handshake.js';
+export {
+  MessageId,
+  PIECE_HEADER_LENGTH,
+  KEEP_ALIVE,
+  encodeMessage,
+  encodeRequest,
+  encodePieceHeader,
+  decodeMessage,
+  readU32,
+} from './messages.js';
+export { FrameDecoder, suggestedMaxMessageLength } from './frame-decoder.js';
+export type { FrameDecoderOptions, FrameResult } from './frame-decoder.js';
+export { encodeExtendedHandshake, decodeExtendedHandshake, MAX_EXTENDED_HANDSHAKE_LENGTH } from './extended.js';
+export type { ExtendedHandshake } from './extended.js';
