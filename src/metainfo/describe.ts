@@ -1,0 +1,40 @@
+/** BEP 3 metainfo: human-readable summary lines for `torrentkit info`. */
+import { formatMagnet } from './magnet.js';
+import type { Metainfo } from './types.js';
+
+/** 1536 -> "1.5 KiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+}
+
+/** Plain lines describing a torrent (no trailing newlines). */
+export function describeTorrent(meta: Metainfo): string[] {
+  const i = meta.info;
+  const lines = [
+    `name: ${i.name}`,
+    `info-hash: ${meta.infoHashHex}`,
+    `size: ${formatBytes(i.totalLength)} (${i.totalLength} bytes) in ${i.files.length} file(s)`,
+    `pieces: ${i.pieceCount} x ${formatBytes(i.pieceLength)}`,
+    `private: ${i.private ? 'yes' : 'no'}`,
+  ];
+  if (meta.comment !== undefined) lines.push(`comment: ${meta.comment}`);
+  if (meta.createdBy !== undefined) lines.push(`created by: ${meta.createdBy}`);
+  if (meta.creationDate !== undefined) {
+    const d = new Date(meta.creationDate * 1000);
+    lines.push(`created: ${Number.isNaN(d.getTime()) ? String(meta.creationDate) : d.toISOString()}`);
+  }
+  meta.announceList.forEach((tier, n) => lines.push(`tracker tier ${n}: ${tier.join(' ')}`));
+  for (const w of meta.urlList) lines.push(`web seed: ${w}`);
+  for (const d of meta.nodes) lines.push(`dht node: ${d.host}:${d.port}`);
+  lines.push('files:');
+  for (const f of i.files) lines.push(`  ${f.path.join('/')} (${f.length})`);
+  lines.push(`magnet: ${formatMagnet(meta)}`);
+  return lines;
+}

@@ -1,0 +1,12 @@
+/** Metainfo (BEP 3, 9, 12, 19, 27): .torrent parsing and building, magnet links, info-hash, piece/file layout. */
+export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile, DhtNodeAddr } from './types.js';
+export { pieceSize, pieceHash } from './types.js';
+export { parseTorrent, MAX_PIECE_LENGTH } from './parse-torrent.js';
+export { parseMagnet, formatMagnet } from './magnet.js';
+export { buildTorrent, autoPieceLength } from './build-torrent.js';
+export type { BuildTorrentOptions } from './build-torrent.js';
+export { sha1, infoHashOf, parseInfoHash, infoHashToHex, base32Encode, base32Decode } from './info-hash.js';
+export { isSafePathComponent, assertSafePathComponent, unsafeComponentReason } from './safe-path.js';
+export { fileIndexAt, fileSlices, pieceFileSlices, filePieceRange } from './layout.js';
+export type { FileSlice } from './layout.js';
+export { describeTorrent, formatBytes } from './describe.js';

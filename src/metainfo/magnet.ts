@@ -1,0 +1,104 @@
+/**
+ * BEP 9 magnet links: `magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=..&tr=..&x.pe=host:port&ws=..`.
+ * Repeated and indexed (`tr.1=`) parameters are accepted; unknown parameters are ignored.
+ */
+import { BtError } from '../core/errors.js';
+import { parseHostPort, toHex } from '../util/bytes.js';
+import { parseInfoHash } from './info-hash.js';
+import type { MagnetLink, Metainfo } from './types.js';
+
+function bad(msg: string, field?: string): never {
+  throw new BtError('ERR_MAGNET', `magnet: ${msg}`, field === undefined ? { op: 'parse' } : { op: 'parse', field });
+}
+
+function decode(s: string, key: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return bad(`invalid percent-encoding in ${key}`, key);
+  }
+}
+
+function pushUnique(list: string[], v: string): void {
+  if (v.length > 0 && !list.includes(v)) list.push(v);
+}
+
+/** Parse a magnet URI. Throws BtError ERR_MAGNET (field `xt` for a missing or malformed info-hash). */
+export function parseMagnet(uri: string): MagnetLink {
+  if (typeof uri !== 'string') bad('expected a string');
+  const s = uri.trim();
+  if (!/^magnet:\?/i.test(s)) bad('URI must start with "magnet:?"');
+  const query = s.slice(s.indexOf('?') + 1).split('#')[0]!;
+  let infoHash: Uint8Array | undefined;
+  let sawV2 = false;
+  let displayName: string | undefined;
+  const trackers: string[] = [];
+  const peers: string[] = [];
+  const webSeeds: string[] = [];
+
+  for (const part of query.split('&')) {
+    if (part.length === 0) continue;
+    const eq = part.indexOf('=');
+    const rawKey = eq < 0 ? part : part.slice(0, eq);
+    const rawVal = eq < 0 ? '' : part.slice(eq + 1);
+    const key = decode(rawKey, 'key').toLowerCase().replace(/\.\d+$/, '');
+    switch (key) {
+      case 'xt': {
+        const v = decode(rawVal, 'xt');
+        const m = /^urn:btih:(.*)$/i.exec(v);
+        if (m) {
+          if (infoHash === undefined) infoHash = parseInfoHash(m[1]!, 'xt');
+        } else if (/^urn:btmh:/i.test(v)) sawV2 = true;
+        break;
+      }
+      case 'dn':
+        displayName = decode(rawVal.replace(/\+/g, ' '), 'dn');
+        break;
+      case 'tr':
+        pushUnique(trackers, decode(rawVal, 'tr').trim());
+        break;
+      case 'ws':
+        pushUnique(webSeeds, decode(rawVal, 'ws').trim());
+        break;
+      case 'x.pe': {
+        const v = decode(rawVal, 'x.pe').trim();
+        try {
+          const { host, port } = parseHostPort(v);
+          if (port > 0) pushUnique(peers, v.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`);
+        } catch {
+          // A malformed peer hint is not fatal: skip it.
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (infoHash === undefined) {
+    if (sawV2) bad('v2-only magnet links (urn:btmh) are not supported', 'xt');
+    bad('missing xt=urn:btih:<info-hash>', 'xt');
+  }
+  return { infoHash, infoHashHex: toHex(infoHash), displayName, trackers, peers, webSeeds };
+}
+
+function isMetainfo(x: MagnetLink | Metainfo): x is Metainfo {
+  return (x as Metainfo).info !== undefined;
+}
+
+/** Format a magnet link (hex btih, dn, tr..., x.pe..., ws...); parseMagnet(formatMagnet(m)) round-trips. */
+export function formatMagnet(x: MagnetLink | Metainfo): string {
+  const enc = encodeURIComponent;
+  const parts = [`xt=urn:btih:${toHex(x.infoHash)}`];
+  if (isMetainfo(x)) {
+    parts.push(`dn=${enc(x.info.name)}`);
+    const seen = new Set<string>();
+    for (const tier of x.announceList) for (const t of tier) if (!seen.has(t)) { seen.add(t); parts.push(`tr=${enc(t)}`); }
+    for (const w of x.urlList) parts.push(`ws=${enc(w)}`);
+  } else {
+    if (x.displayName !== undefined) parts.push(`dn=${enc(x.displayName)}`);
+    for (const t of x.trackers) parts.push(`tr=${enc(t)}`);
+    for (const p of x.peers) parts.push(`x.pe=${enc(p)}`);
+    for (const w of x.webSeeds) parts.push(`ws=${enc(w)}`);
+  }
+  return `magnet:?${parts.join('&')}`;
+}

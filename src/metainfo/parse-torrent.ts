@@ -1,0 +1,236 @@
+/**
+ * BEP 3 .torrent parsing (v1 single- and multi-file), with BEP 12 announce-list, BEP 5 nodes,
+ * BEP 19 url-list and BEP 27 private flag. Hybrid (BEP 52 v1+v2) torrents parse as v1; v2-only are refused.
+ * Every validation failure is a BtError naming the failing field.
+ */
+import { BtError } from '../core/errors.js';
+import { toHex } from '../util/bytes.js';
+import { bdecodeTorrent, getBytes, getDict, getInt, getList, isBytes, isDict, isList, utf8Lossy, utf8OrUndefined } from '../bencode/index.js';
+import type { BDict, BValue } from '../bencode/index.js';
+import { assertSafePathComponent, isSafePathComponent } from './safe-path.js';
+import { infoHashOf } from './info-hash.js';
+import type { DhtNodeAddr, Metainfo, TorrentFile, TorrentInfo } from './types.js';
+
+/** Largest accepted piece length (128 MiB). */
+export const MAX_PIECE_LENGTH = 128 * 1024 * 1024;
+
+function bad(field: string, msg: string): never {
+  throw new BtError('ERR_METAINFO', `${field}: ${msg}`, { op: 'validate', field });
+}
+
+function has(d: BDict, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(d, k);
+}
+
+/** `key.utf-8` when it is a valid UTF-8 byte string, else `key` decoded leniently. Returns [value, fieldUsed]. */
+function pickUtf8(d: BDict, key: string, field: string): [string, string] | undefined {
+  const alt = d[`${key}.utf-8`];
+  if (alt !== undefined && has(d, `${key}.utf-8`) && isBytes(alt)) {
+    const s = utf8OrUndefined(alt);
+    if (s !== undefined) return [s, `${field}.utf-8`];
+  }
+  const b = getBytes(d, key, field, 'ERR_METAINFO');
+  return b === undefined ? undefined : [utf8Lossy(b), field];
+}
+
+/**
+ * Path components of file `i`, preferring `path.utf-8` when it is a list of valid UTF-8 strings.
+ * Returns the components and whether they came from `path.utf-8` (see pathField).
+ */
+function pickPath(f: BDict, i: number): [string[], boolean] {
+  const alt = has(f, 'path.utf-8') ? f['path.utf-8'] : undefined;
+  if (alt !== undefined && isList(alt) && alt.length > 0) {
+    const comps: string[] = [];
+    for (const c of alt) {
+      const s = isBytes(c) ? utf8OrUndefined(c) : undefined;
+      if (s === undefined) break;
+      comps.push(s);
+    }
+    if (comps.length === alt.length) return [comps, true];
+  }
+  const raw = has(f, 'path') ? f['path'] : undefined;
+  if (raw === undefined) bad(pathField(i, false), 'missing');
+  if (!isList(raw)) bad(pathField(i, false), 'expected a list');
+  const comps = new Array<string>(raw.length);
+  for (let j = 0; j < raw.length; j++) {
+    const c = raw[j]!;
+    if (!isBytes(c)) bad(`${pathField(i, false)}[${j}]`, 'expected a byte string');
+    comps[j] = utf8Lossy(c);
+  }
+  return [comps, false];
+}
+
+/** Field name of file i's path, built only on failure (the files loop runs 100k+ times for big torrents). */
+function pathField(i: number, utf8: boolean): string {
+  return utf8 ? `info.files[${i}].path.utf-8` : `info.files[${i}].path`;
+}
+
+function checkLength(v: number | undefined, field: string): number {
+  if (v === undefined) bad(field, 'missing');
+  if (!Number.isSafeInteger(v) || v < 0) bad(field, `must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: number; singleFile: boolean } {
+  const hasFiles = has(info, 'files');
+  const hasLength = has(info, 'length');
+  if (hasFiles && hasLength) bad('info', 'has both length and files');
+  if (!hasFiles && !hasLength) bad('info', 'has neither length nor files');
+  if (hasLength) {
+    const length = checkLength(getInt(info, 'length', 'info.length', 'ERR_METAINFO'), 'info.length');
+    if (length === 0) bad('info.length', 'torrent is empty');
+    return { files: [{ path: [name], length, offset: 0 }], total: length, singleFile: true };
+  }
+  const list = getList(info, 'files', 'info.files', 'ERR_METAINFO')!;
+  if (list.length === 0) bad('info.files', 'empty file list');
+  const files: TorrentFile[] = [];
+  // Every path ('a/b/c') and every directory prefix ('a', 'a/b') seen so far: a file may not reuse either.
+  const taken = new Map<string, boolean>(); // value: true = file, false = directory
+  let total = 0;
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i]!;
+    // Field names are built only on failure: this loop runs once per file (100k+ in big torrents).
+    if (!isDict(entry)) bad(`info.files[${i}]`, 'expected a dictionary');
+    const len = has(entry, 'length') ? entry['length'] : undefined;
+    if (typeof len !== 'number' || len < 0) {
+      checkLength(getInt(entry, 'length', `info.files[${i}].length`, 'ERR_METAINFO'), `info.files[${i}].length`);
+    }
+    const length = len as number;
+    const [comps, fromUtf8] = pickPath(entry, i);
+    if (comps.length === 0) bad(pathField(i, fromUtf8), 'empty path');
+    for (const c of comps) if (!isSafePathComponent(c)) assertSafePathComponent(c, pathField(i, fromUtf8));
+    let prefix = comps[0]!;
+    for (let j = 1; j < comps.length; j++) {
+      const kind = taken.get(prefix);
+      if (kind === true) bad(pathField(i, fromUtf8), `path ${JSON.stringify(comps.join('/'))} is inside file ${JSON.stringify(prefix)}`);
+      if (kind === undefined) taken.set(prefix, false);
+      prefix += '/' + comps[j]!;
+    }
+    if (taken.has(prefix)) bad(pathField(i, fromUtf8), `duplicate path ${JSON.stringify(prefix)}`);
+    taken.set(prefix, true);
+    comps.unshift(name);
+    files.push({ path: comps, length, offset: total });
+    total += length;
+    if (!Number.isSafeInteger(total)) bad(`info.files[${i}].length`, 'total length out of range');
+  }
+  if (total === 0) bad('info.files', 'torrent is empty');
+  return { files, total, singleFile: false };
+}
+
+function parseInfo(info: BDict): TorrentInfo {
+  if (!has(info, 'pieces') && getInt(info, 'meta version', 'info.meta version', 'ERR_METAINFO') === 2) {
+    throw new BtError('ERR_METAINFO', 'v2-only torrents are not supported', { op: 'validate', field: 'info.pieces' });
+  }
+  const picked = pickUtf8(info, 'name', 'info.name');
+  if (picked === undefined) bad('info.name', 'missing');
+  const [name, nameField] = picked;
+  assertSafePathComponent(name, nameField);
+
+  const pieceLength = getInt(info, 'piece length', 'info.piece length', 'ERR_METAINFO');
+  if (pieceLength === undefined) bad('info.piece length', 'missing');
+  if (pieceLength <= 0 || pieceLength > MAX_PIECE_LENGTH) bad('info.piece length', `must be in 1..${MAX_PIECE_LENGTH}, got ${pieceLength}`);
+
+  const pieces = getBytes(info, 'pieces', 'info.pieces', 'ERR_METAINFO');
+  if (pieces === undefined) bad('info.pieces', 'missing');
+  if (pieces.length % 20 !== 0) bad('info.pieces', `length ${pieces.length} is not a multiple of 20`);
+
+  const { files, total, singleFile } = parseFiles(info, name);
+  const pieceCount = pieces.length / 20;
+  const want = Math.ceil(total / pieceLength);
+  if (pieceCount !== want) bad('info.pieces', `has ${pieceCount} hashes, expected ${want} for ${total} bytes at piece length ${pieceLength}`);
+
+  const priv = has(info, 'private') && info['private'] === 1;
+  return { name, pieceLength, pieces, pieceCount, files, totalLength: total, private: priv, singleFile };
+}
+
+function str(v: BValue | undefined): string | undefined {
+  if (v === undefined || !isBytes(v)) return undefined;
+  const s = utf8Lossy(v).trim();
+  return s.length > 0 ? s : undefined;
+}
+
+function field(d: BDict, k: string): BValue | undefined {
+  return has(d, k) ? d[k] : undefined;
+}
+
+/** BEP 12 tiers: garbage entries, empty strings and empty tiers are skipped; URLs are de-duplicated. */
+function parseAnnounceList(v: BValue | undefined): string[][] {
+  if (v === undefined || !isList(v)) return [];
+  const seen = new Set<string>();
+  const tiers: string[][] = [];
+  for (const tier of v) {
+    const urls = isList(tier) ? tier : isBytes(tier) ? [tier] : [];
+    const out: string[] = [];
+    for (const u of urls) {
+      const s = str(u);
+      if (s === undefined || seen.has(s)) continue;
+      seen.add(s);
+      out.push(s);
+    }
+    if (out.length > 0) tiers.push(out);
+  }
+  return tiers;
+}
+
+/** BEP 5 `nodes`: a list of [host, port]; malformed entries are skipped. */
+function parseNodes(v: BValue | undefined): DhtNodeAddr[] {
+  if (v === undefined || !isList(v)) return [];
+  const out: DhtNodeAddr[] = [];
+  for (const n of v) {
+    if (!isList(n) || n.length < 2) continue;
+    const host = str(n[0]);
+    const port = n[1];
+    if (host === undefined || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    out.push({ host, port });
+  }
+  return out;
+}
+
+/** BEP 19 `url-list`: a string or a list of strings. */
+function parseUrlList(v: BValue | undefined): string[] {
+  if (v === undefined) return [];
+  const items = isList(v) ? v : [v];
+  const out: string[] = [];
+  for (const u of items) {
+    const s = str(u);
+    if (s !== undefined && !out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * Parse and validate a .torrent file. Throws BtError: ERR_BENCODE for malformed bencoding,
+ * ERR_METAINFO / ERR_UNSAFE_PATH (with `field`) for invalid content.
+ */
+export function parseTorrent(bytes: Uint8Array): Metainfo {
+  const { value: top, infoBytes } = bdecodeTorrent(bytes);
+  const infoDict = getDict(top, 'info', 'info', 'ERR_METAINFO');
+  if (infoDict === undefined || infoBytes === undefined) bad('info', 'missing');
+  const info = parseInfo(infoDict);
+  const infoHash = infoHashOf(infoBytes);
+
+  const announce = str(field(top, 'announce'));
+  let announceList = parseAnnounceList(field(top, 'announce-list'));
+  if (announceList.length === 0 && announce !== undefined) announceList = [[announce]];
+
+  const commentPick = (() => {
+    const alt = field(top, 'comment.utf-8');
+    if (alt !== undefined && isBytes(alt) && utf8OrUndefined(alt) !== undefined) return str(alt);
+    return str(field(top, 'comment'));
+  })();
+  const cd = field(top, 'creation date');
+
+  return {
+    infoHash,
+    infoHashHex: toHex(infoHash),
+    infoBytes,
+    info,
+    announce,
+    announceList,
+    nodes: parseNodes(field(top, 'nodes')),
+    urlList: parseUrlList(field(top, 'url-list')),
+    comment: commentPick,
+    createdBy: str(field(top, 'created by')),
+    creationDate: typeof cd === 'number' ? cd : undefined,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Which third-party programs the interop tests can use, and the skip-or-fail rule: a test whose peer
+ * program is missing is reported SKIPPED with the reason, except under CI (env CI set), where it FAILS.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 'torrentkit' | 'gnu-time';
+
+/** Debian's python: the pyenv python3 on PATH cannot import libtorrent. */
+export const LT_PYTHON = process.env.LT_PY ?? '/usr/bin/python3';
+
+/** The project root (the directory holding package.json), from this file's location in test/ or dist/test/. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the project root (package.json) above ' + fileURLToPath(import.meta.url));
+}
+
+/** Path of the built CLI (`npm run build` makes it). */
+export function tkCliPath(): string {
+  return join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+}
+
+/** Absolute path of an executable on PATH, or undefined. */
+export function which(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const cache = new Map<Tool, string | null>();
+
+/** Why `tool` is unusable (with how to fix it), or null when it is there. */
+export function whyMissing(tool: Tool): string | null {
+  const hit = cache.get(tool);
+  if (hit !== undefined) return hit;
+  let reason: string | null = null;
+  switch (tool) {
+    case 'libtorrent': {
+      const r = spawnSync(LT_PYTHON, ['-c', 'import libtorrent'], { encoding: 'utf8', timeout: 30_000 });
+      if (r.status !== 0) reason = `python3-libtorrent not importable by ${LT_PYTHON}: apt-get install python3-libtorrent`;
+      break;
+    }
+    case 'transmission-cli':
+      if (!which('transmission-cli')) reason = 'transmission-cli not installed: apt-get install transmission-cli';
+      break;
+    case 'aria2c':
+      if (!which('aria2c')) reason = 'aria2c not installed: apt-get install aria2';
+      break;
+    case 'mktorrent':
+      if (!which('mktorrent')) reason = 'mktorrent not installed: apt-get install mktorrent';
+      break;
+    case 'gnu-time':
+      if (!existsSync('/usr/bin/time')) reason = 'GNU time not installed: apt-get install time';
+      break;
+    case 'torrentkit':
+      if (!existsSync(tkCliPath())) reason = `torrentkit CLI not built (${tkCliPath()} missing): npm run build`;
+      break;
+  }
+  cache.set(tool, reason);
+  return reason;
+}
+
+/** True when process.env.CI is set (to anything but '', '0' or 'false'). */
+export function inCi(): boolean {
+  const v = process.env.CI;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/**
+ * Check the tools a test needs. All present: returns true. Otherwise, outside CI: marks the test skipped
+ * with the reasons and returns false (the test must return). Under CI: throws, so the test fails.
+ */
+export function requireTools(t: TestContext, tools: readonly Tool[]): boolean {
+  const reasons = tools.map(whyMissing).filter((r): r is string => r !== null);
+  if (reasons.length === 0) return true;
+  const msg = reasons.join('; ');
+  if (inCi()) throw new Error(`required for this interop test under CI: ${msg}`);
+  t.skip(msg);
+  return false;
+}
