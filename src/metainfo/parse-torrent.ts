@@ -99,6 +99,15 @@ function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: n
     const [comps, fromUtf8] = pickPath(entry, i);
     if (comps.length === 0) bad(pathField(i, fromUtf8), 'empty path');
     for (const c of comps) if (!isSafePathComponent(c)) assertSafePathComponent(c, pathField(i, fromUtf8));
+    // BEP 47 padding files (attr contains 'p') may share a path: libtorrent names them `.pad/<size>`.
+    const attr = has(entry, 'attr') ? entry['attr'] : undefined;
+    if (attr !== undefined && isBytes(attr) && attr.includes(0x70 /* 'p' */)) {
+      comps.unshift(name);
+      files.push({ path: comps, length, offset: total });
+      total += length;
+      if (!Number.isSafeInteger(total)) bad(`info.files[${i}].length`, 'total length out of range');
+      continue;
+    }
     let prefix = comps[0]!;
     for (let j = 1; j < comps.length; j++) {
       const kind = taken.get(prefix);

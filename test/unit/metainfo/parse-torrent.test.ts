@@ -194,4 +194,19 @@ test('BEP 47 padding files are kept as normal files', () => {
   );
   assert.deepEqual(m.info.files.map((f) => f.path.join('/')), ['root/a', 'root/.pad/6', 'root/b']);
   assert.equal(m.info.files[2]!.offset, 16);
+  // libtorrent (hybrid torrents) names pad files `.pad/<size>`: the same path may repeat
+  const m2 = parseTorrent(
+    multi([
+      { length: 10, path: ['a'] },
+      { length: 6, path: ['.pad', '6'], attr: 'p' },
+      { length: 10, path: ['b'] },
+      { length: 6, path: ['.pad', '6'], attr: 'p' },
+      { length: 16, path: ['c'] },
+    ]),
+  );
+  assert.equal(m2.info.files.length, 5);
+  assert.equal(m2.info.totalLength, 48);
+  // ...but a non-pad duplicate is still refused, and pad paths are still safety-checked
+  rejects(multi([{ length: 8, path: ['x'], attr: 'x' }, { length: 8, path: ['x'] }]), 'ERR_METAINFO', 'info.files[1].path', /duplicate/);
+  rejects(multi([{ length: 16, path: ['..', 'x'], attr: 'p' }]), 'ERR_UNSAFE_PATH', 'info.files[0].path');
 });
