@@ -53,7 +53,7 @@ export async function startBadPeer(infoHash: string, pieces: number, port = 0): 
     stats.connections++;
     sockets.add(sock);
     sock.setNoDelay(true);
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     let shook = false;
     let closing = false;
     const bail = (): void => {

@@ -4,7 +4,7 @@
  */
 import type { Harness } from './harness.js';
 import type { ExitStatus, Proc } from './procs.js';
-import { tkCliPath } from './tools.js';
+import { tkCliCommand } from './tools.js';
 
 /** One --json line. */
 export interface TkEvent {
@@ -117,7 +117,8 @@ export class TkRun {
 
 /** Run `node dist/src/cli/main.js ...args`. */
 export function runTk(h: Harness, args: string[], name = `tk-${args[0] ?? 'cli'}`): TkRun {
-  const proc = h.procs.spawn(process.execPath, [tkCliPath(), ...args], { name, env: { ...process.env, NO_COLOR: '1' } });
+  const [cmd, pre] = tkCliCommand();
+  const proc = h.procs.spawn(cmd, [...pre, ...args], { name, env: { ...process.env, NO_COLOR: '1' } });
   return new TkRun(proc);
 }
 

@@ -70,8 +70,10 @@ export async function withHarness(t: TestContext, name: string, body: (h: Harnes
   } catch (e) {
     const tails = h.procs.tails(40);
     if (tails) {
-      process.stderr.write(`\n===== ${name}: failed after ${h.elapsed().toFixed(1)} s; process logs =====\n${tails}\n`);
-      for (const line of tails.split('\n').slice(-200)) t.diagnostic(line);
+      const head = `${name}: failed after ${h.elapsed().toFixed(1)} s; process logs:`;
+      if (process.env.TK_TEST_VERBOSE) process.stderr.write(`\n${head}\n${tails}\n`);
+      t.diagnostic(head);
+      for (const line of tails.split('\n').slice(-200)) if (line) t.diagnostic(line);
     }
     throw e;
   } finally {

@@ -5,8 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
-import type { WriteStream } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ExitStatus {
@@ -46,7 +45,7 @@ export class Proc {
   readonly stdoutLines: string[] = [];
   private stderrText = '';
   private readonly listeners = new Set<(line: string, stream: 'stdout' | 'stderr') => void>();
-  private readonly log: WriteStream;
+  private logFd: number | undefined;
   private status: ExitStatus | undefined;
   private groupMayLive = true;
   readonly exited: Promise<ExitStatus>;
@@ -60,12 +59,12 @@ export class Proc {
   ) {
     if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
     this.pid = child.pid;
-    this.log = createWriteStream(logPath, { flags: 'a' });
-    this.log.write(`$ ${command} ${args.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
+    this.logFd = openSync(logPath, 'a');
+    this.writeLog(`$ ${command} ${args.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
     this.exited = new Promise<ExitStatus>((resolve) => {
       child.on('close', (code, signal) => {
         this.status = { code, signal };
-        this.log.write(`[exit code=${code} signal=${signal}]\n`);
+        this.writeLog(`[exit code=${code} signal=${signal}]\n`);
         // The group may outlive its leader (e.g. a finish script), so keep it on the kill list
         // until stop() has swept it once.
         resolve(this.status);
@@ -81,7 +80,7 @@ export class Proc {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       const text = chunk.replace(/\r(?!\n)/g, '\n'); // progress lines redrawn with \r: one per line in the log
-      this.log.write(which === 'stderr' ? text.replace(/^(?=.)/gm, '! ') : text);
+      this.writeLog(which === 'stderr' ? text.replace(/^(?=.)/gm, '! ') : text);
       if (which === 'stderr' && this.stderrText.length < 1 << 20) this.stderrText += chunk;
       rest += chunk;
       const parts = rest.split(/\r?\n|\r/);
@@ -97,6 +96,16 @@ export class Proc {
   private emitLine(line: string, which: 'stdout' | 'stderr'): void {
     if (which === 'stdout') this.stdoutLines.push(line);
     for (const fn of this.listeners) fn(line, which);
+  }
+
+  /** Synchronous, so the log is complete whenever tail() reads it. */
+  private writeLog(text: string): void {
+    if (this.logFd === undefined) return;
+    try {
+      writeSync(this.logFd, text);
+    } catch {
+      // log is best effort
+    }
   }
 
   get stderr(): string {
@@ -160,6 +169,20 @@ export class Proc {
     }
   }
 
+  /** Await `p`, but fail at once if this process exits first (e.g. a seeder crashing while a peer waits). */
+  async whileRunning<T>(p: Promise<T>, role = this.name): Promise<T> {
+    let settled = false;
+    const died = this.exited.then((st) => {
+      if (settled) return new Promise<never>(() => undefined);
+      throw new Error(`${role} exited (code ${st.code}, signal ${st.signal}) while it was needed\n${this.tail()}`);
+    });
+    try {
+      return await Promise.race([p, died]);
+    } finally {
+      settled = true;
+    }
+  }
+
   /** Send a signal to the whole process group (ignored when it is gone). */
   signalGroup(sig: NodeJS.Signals): void {
     if (!this.groupMayLive) return;
@@ -189,7 +212,8 @@ export class Proc {
     this.signalGroup('SIGKILL');
     this.groupMayLive = false;
     live.delete(this);
-    await new Promise<void>((r) => this.log.end(r));
+    if (this.logFd !== undefined) closeSync(this.logFd);
+    this.logFd = undefined;
     return st;
   }
 

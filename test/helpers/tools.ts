@@ -23,9 +23,18 @@ export function repoRoot(): string {
   throw new Error('cannot find the project root (package.json) above ' + fileURLToPath(import.meta.url));
 }
 
-/** Path of the built CLI (`npm run build` makes it). */
+/**
+ * Path of the CLI under test: the built dist/src/cli/main.js (`npm run build` makes it), or $TK_CLI
+ * (a .js file run with node, or any other executable run as is).
+ */
 export function tkCliPath(): string {
-  return join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+  return process.env.TK_CLI || join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+}
+
+/** Command and leading arguments to run the CLI under test. */
+export function tkCliCommand(): [string, string[]] {
+  const cli = tkCliPath();
+  return /\.[cm]?js$/.test(cli) ? [process.execPath, [cli]] : [cli, []];
 }
 
 /** Absolute path of an executable on PATH, or undefined. */

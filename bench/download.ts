@@ -1,0 +1,222 @@
+/**
+ * Download benchmark: torrentkit next to libtorrent, same torrent, same libtorrent seeder, TCP on loopback.
+ *
+ *   npm run bench            (scripts/bench.sh: builds, then runs this inside a loopback-only namespace)
+ *
+ * Makes a payload (default 1 GiB, 4 files of unaligned sizes) in a temp dir and a v1 torrent of it with
+ * libtorrent, starts a libtorrent seeder (seed mode, no rate limit), then downloads the torrent with
+ * (a) libtorrent (test/helpers/lt-peer.py) and (b) `torrentkit download`, one after the other, each
+ * under GNU time. Prints MB/s, CPU seconds (user+sys) and peak RSS side by side, and the ratios
+ * torrentkit/libtorrent. The temp dir is deleted afterwards.
+ *
+ * Environment:
+ *   BENCH_SIZE_MIB   payload size in MiB (default 1024)
+ *   BENCH_PIECE      piece length in bytes, or with a k/m suffix: 262144, 256k, 1m (default 256k)
+ *   BENCH_RUNS       downloads per client; the median by MB/s is reported (default 1)
+ *   BENCH_CLIENTS    comma list of lt,tk (default both)
+ *   BENCH_VERIFY     1 (default): compare every download byte for byte with the payload; 0: skip
+ *   BENCH_JSON       write the results as JSON to this file as well
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createHarness } from '../test/helpers/harness.js';
+import type { Harness } from '../test/helpers/harness.js';
+import { makePayload, MiB } from '../test/helpers/payload.js';
+import { LtPeer, ltMakeTorrent, ltPeerScript, startLtSeed } from '../test/helpers/lt.js';
+import type { TorrentMade } from '../test/helpers/lt.js';
+import { TkRun } from '../test/helpers/cli.js';
+import type { ExitStatus } from '../test/helpers/procs.js';
+import { freePort } from '../test/helpers/ports.js';
+import { diffTrees } from '../test/helpers/files.js';
+import { LT_PYTHON, tkCliCommand, tkCliPath, whyMissing } from '../test/helpers/tools.js';
+
+type Client = 'lt' | 'tk';
+
+interface RunResult {
+  client: Client;
+  /** Seconds from the client's own start of the transfer to completion. */
+  transferSec: number;
+  /** Wall seconds of the whole process (GNU time %e). */
+  wallSec: number;
+  userSec: number;
+  sysSec: number;
+  peakRssKiB: number;
+  mbps: number;
+}
+
+const LABEL: Record<Client, string> = { lt: 'libtorrent', tk: 'torrentkit' };
+
+function parsePiece(s: string): number {
+  const m = /^(\d+)\s*([kKmM]?)$/.exec(s.trim());
+  if (!m) throw new Error(`BENCH_PIECE: cannot parse ${s}`);
+  const mult = { '': 1, k: 1024, K: 1024, m: MiB, M: MiB }[m[2]!]!;
+  const n = Number(m[1]) * mult;
+  if (n < 16384 || (n & (n - 1)) !== 0) throw new Error(`BENCH_PIECE: ${n} is not a power of two >= 16 KiB`);
+  return n;
+}
+
+const TIME_FMT = '%e %U %S %M';
+
+async function readTime(file: string): Promise<{ wall: number; user: number; sys: number; rss: number }> {
+  const text = (await readFile(file, 'utf8')).trim().split('\n').pop() ?? '';
+  const [wall, user, sys, rss] = text.split(/\s+/).map(Number);
+  if (![wall, user, sys, rss].every((x) => Number.isFinite(x))) throw new Error(`cannot parse GNU time output: ${text}`);
+  return { wall: wall!, user: user!, sys: sys!, rss: rss! };
+}
+
+async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: number, n: number, verifyRoot: string | undefined): Promise<RunResult> {
+  const out = h.path(`out-${client}-${n}`);
+  const timeFile = h.path(`time-${client}-${n}.txt`);
+  const peer = `127.0.0.1:${seedPort}`;
+  let transferSec: number;
+  let wallStatus: ExitStatus;
+  if (client === 'lt') {
+    const proc = h.procs.spawn(
+      '/usr/bin/time',
+      ['-o', timeFile, '-f', TIME_FMT, LT_PYTHON, ltPeerScript(), 'run', '--download', made.torrent, '--save', out, '--peer', peer,
+        '--listen', '127.0.0.1:0', '--until', 'finished', '--timeout', '900', '--transport', 'tcp', '--stats-interval', '5'],
+      { name: `bench-lt-${n}` },
+    );
+    const lt = new LtPeer(proc);
+    wallStatus = await proc.waitForExit(960_000);
+    const fin = lt.events.find((e) => e.event === 'finished');
+    if (wallStatus.code !== 0 || !fin) throw new Error(`libtorrent download failed (${JSON.stringify(wallStatus)})\n${proc.tail()}`);
+    transferSec = Number(fin.seconds);
+  } else {
+    const proc = h.procs.spawn(
+      '/usr/bin/time',
+      ['-o', timeFile, '-f', TIME_FMT, ...tkCliCommand().flat(), 'download', made.torrent, '-o', out, '--peer', peer,
+        '--listen', `127.0.0.1:${await freePort()}`, '--json'],
+      { name: `bench-tk-${n}` },
+    );
+    const tk = new TkRun(proc);
+    wallStatus = await proc.waitForExit(960_000);
+    const done = tk.last('complete');
+    if (wallStatus.code !== 0 || !done) throw new Error(`torrentkit download failed (${JSON.stringify(wallStatus)})\n${proc.tail()}`);
+    transferSec = Number(done.seconds);
+  }
+  const t = await readTime(timeFile);
+  if (verifyRoot) {
+    const problems = await diffTrees(verifyRoot, `${out}/${made.name}`);
+    if (problems.length) throw new Error(`${LABEL[client]} download differs from the payload: ${problems.slice(0, 5).join('; ')}`);
+  }
+  await rm(out, { recursive: true, force: true });
+  return {
+    client,
+    transferSec,
+    wallSec: t.wall,
+    userSec: t.user,
+    sysSec: t.sys,
+    peakRssKiB: t.rss,
+    mbps: made.totalSize / 1e6 / transferSec,
+  };
+}
+
+function median(rs: RunResult[]): RunResult {
+  const s = [...rs].sort((a, b) => a.mbps - b.mbps);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+function table(rows: string[][]): string {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('   ')).join('\n');
+}
+
+async function main(): Promise<number> {
+  const sizeMiB = Number(process.env.BENCH_SIZE_MIB ?? 1024);
+  const piece = parsePiece(process.env.BENCH_PIECE ?? '256k');
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
+  const verify = (process.env.BENCH_VERIFY ?? '1') !== '0';
+  let clients = (process.env.BENCH_CLIENTS ?? 'lt,tk').split(',').map((s) => s.trim()) as Client[];
+  if (!Number.isFinite(sizeMiB) || sizeMiB < 4) throw new Error('BENCH_SIZE_MIB must be >= 4');
+  for (const c of clients) if (c !== 'lt' && c !== 'tk') throw new Error(`BENCH_CLIENTS: unknown client ${c}`);
+
+  for (const tool of ['libtorrent', 'gnu-time'] as const) {
+    const why = whyMissing(tool);
+    if (why) {
+      process.stderr.write(`bench: ${why}\n`);
+      return 1;
+    }
+  }
+  if (clients.includes('tk') && !existsSync(tkCliPath())) {
+    process.stderr.write(`bench: ${whyMissing('torrentkit')}; measuring libtorrent only\n`);
+    clients = clients.filter((c) => c !== 'tk');
+  }
+
+  const h = await createHarness(undefined, 'bench');
+  const results: Record<string, RunResult[]> = {};
+  try {
+    const total = sizeMiB * MiB;
+    process.stdout.write(`bench: writing a ${sizeMiB} MiB payload to ${h.dir} ...\n`);
+    let t0 = Date.now();
+    const payload = await makePayload(h.path('src'), { totalSize: total });
+    const tPayload = (Date.now() - t0) / 1000;
+    t0 = Date.now();
+    const made = ltMakeTorrent(payload.root, h.path('bench.torrent'), piece);
+    process.stdout.write(
+      `bench: payload ${tPayload.toFixed(1)} s, torrent ${((Date.now() - t0) / 1000).toFixed(1)} s: ${made.pieces} pieces x ${piece / 1024} KiB, ${made.files} files\n`,
+    );
+    const seed = await startLtSeed(h, made.torrent, payload.dir, { name: 'bench-seed', timeoutSec: 7200 });
+    const version = String(seed.events.find((e) => e.event === 'session')?.version ?? '?');
+
+    for (let n = 1; n <= runs; n++) {
+      for (const c of clients) {
+        process.stdout.write(`bench: ${LABEL[c]} download ${n}/${runs} ...`);
+        const r = await runOnce(h, c, made, seed.port, n, verify ? payload.root : undefined);
+        (results[c] ??= []).push(r);
+        process.stdout.write(` ${r.mbps.toFixed(1)} MB/s, ${r.transferSec.toFixed(2)} s\n`);
+      }
+    }
+
+    const rows: string[][] = [['client', 'MB/s', 'transfer s', 'wall s', 'CPU s', 'user s', 'sys s', 'peak RSS MiB']];
+    const med: Partial<Record<Client, RunResult>> = {};
+    for (const c of clients) {
+      const r = median(results[c]!);
+      med[c] = r;
+      rows.push([
+        LABEL[c],
+        r.mbps.toFixed(1),
+        r.transferSec.toFixed(2),
+        r.wallSec.toFixed(2),
+        (r.userSec + r.sysSec).toFixed(2),
+        r.userSec.toFixed(2),
+        r.sysSec.toFixed(2),
+        (r.peakRssKiB / 1024).toFixed(1),
+      ]);
+    }
+    const lt = med.lt;
+    const tk = med.tk;
+    if (lt && tk) {
+      const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+      rows.push([
+        'ratio tk/lt',
+        ratio(tk.mbps, lt.mbps),
+        ratio(tk.transferSec, lt.transferSec),
+        ratio(tk.wallSec, lt.wallSec),
+        ratio(tk.userSec + tk.sysSec, lt.userSec + lt.sysSec),
+        ratio(tk.userSec, lt.userSec),
+        ratio(tk.sysSec, lt.sysSec),
+        ratio(tk.peakRssKiB, lt.peakRssKiB),
+      ]);
+    }
+    process.stdout.write(
+      `\n${sizeMiB} MiB, ${made.pieces} x ${piece / 1024} KiB pieces, seeder libtorrent ${version} over TCP on loopback` +
+        `${runs > 1 ? `, median of ${runs} runs` : ''}; MB = 10^6 bytes, MB/s over the transfer time\n\n${table(rows)}\n` +
+        (clients.includes('lt')
+          ? `\nNote: libtorrent 2.x writes through mmap, so its peak RSS counts the mapped (page-cache) pages of the files.\n`
+          : ''),
+    );
+    if (process.env.BENCH_JSON) {
+      await writeFile(process.env.BENCH_JSON, JSON.stringify({ sizeMiB, piece, runs, libtorrent: version, results, median: med }, null, 2));
+    }
+    return 0;
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n${h.procs.tails(20)}\n`);
+    return 1;
+  } finally {
+    await h.close();
+    await rm(h.dir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
