@@ -11,11 +11,16 @@ import { Bitfield } from '../util/bitfield.js';
 import { equalBytes } from '../util/bytes.js';
 import type { Hasher, PieceStorage } from './types.js';
 
+const DEFAULT_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
+
 export interface CheckOptions {
   signal?: AbortSignal;
   /** Called after each piece is decided (skipped, verified or failed). */
   onProgress?: (done: number, total: number) => void;
-  /** Pieces in flight (read or being hashed) at once; default 4. */
+  /**
+   * Pieces in flight (read or being hashed) at once. Default: 4, raised for small pieces so that about
+   * 4 MiB is in flight (at most 64 pieces), which keeps the pipeline full without using more memory.
+   */
   concurrency?: number;
   /** Only check these pieces (e.g. the ones resume data could not vouch for); default all. */
   pieces?: Iterable<number>;
@@ -35,7 +40,8 @@ export async function checkPieces(
 
   const order = opts.pieces ? [...opts.pieces] : undefined;
   const total = order ? order.length : info.pieceCount;
-  const lanes = Math.max(1, Math.min(Math.floor(opts.concurrency ?? 4), Math.max(1, total)));
+  const wanted = opts.concurrency ?? Math.min(64, Math.max(4, Math.ceil(DEFAULT_BYTES_IN_FLIGHT / Math.max(1, info.pieceLength))));
+  const lanes = Math.max(1, Math.min(Math.floor(wanted), Math.max(1, total)));
   let next = 0;
   let done = 0;
   let stop = false;

@@ -12,3 +12,5 @@ export { checkPieces } from './check.js';
 export type { CheckOptions } from './check.js';
 export { createTorrentFromPath } from './create-torrent.js';
 export type { CreateTorrentOptions } from './create-torrent.js';
+export { saveResume, loadResume } from './resume-data.js';
+export type { ResumeResult } from './resume-data.js';
