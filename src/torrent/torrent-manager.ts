@@ -442,8 +442,9 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         return this.onBitfield(st, m.bits);
       case 'have-all': {
         if (!p.fast) return p.close('have-all without the fast extension');
-        const bits = new Uint8Array(Math.ceil(this.meta.info.pieceCount / 8)).fill(0xff);
-        return this.onBitfield(st, bits);
+        const all = new Bitfield(this.meta.info.pieceCount);
+        all.setAll();
+        return this.onBitfield(st, all.bytes);
       }
       case 'have-none':
         if (!p.fast) return p.close('have-none without the fast extension');
@@ -459,6 +460,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       case 'unchoke':
         p.peerChoking = false;
         st.choking = false;
+        picker.onUnchoke(p.address);
         return this.fillRequests(st);
       case 'interested':
         p.peerInterested = true;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { ClientEngine } from '../../../src/index.js';
+import { ClientEngine, TextLogger } from '../../../src/index.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import type { Metainfo } from '../../../src/metainfo/types.js';
 import { MemoryStorage } from '../../../src/storage/index.js';
@@ -36,8 +36,9 @@ test('one engine seeds, another downloads, over loopback TCP', { timeout: 60_000
   const { meta, data } = makeTorrent(3 * 1024 * 1024 + 12345, 64 * 1024);
   const seedStore = await seededStorage(meta, data);
   const leechStore = new MemoryStorage(meta.info);
-  const seeder = new ClientEngine({ listenEndpoints: ['127.0.0.1:0'] }, { createStorage: (): PieceStorage => seedStore });
-  const leecher = new ClientEngine({ listenEndpoints: ['127.0.0.1:0'] }, { createStorage: (): PieceStorage => leechStore });
+  const logger = process.env.TK_DEBUG ? new TextLogger("debug", (l) => console.error(l)) : undefined;
+  const seeder = new ClientEngine({ listenEndpoints: ["127.0.0.1:0"] }, { logger, createStorage: (): PieceStorage => seedStore });
+  const leecher = new ClientEngine({ listenEndpoints: ["127.0.0.1:0"] }, { logger, createStorage: (): PieceStorage => leechStore });
   try {
     const st = await seeder.addTorrent(meta, { downloadDir: '/nonexistent-seed' });
     await st.start();
