@@ -150,7 +150,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (this.torrents.has(meta.infoHashHex)) {
       throw new BtError('ERR_DUPLICATE_TORRENT', `torrent ${meta.infoHashHex} is already added`, { op: 'start' });
     }
-    const engine = this;
+    const hasher = (): Hasher => this.hasher;
     const host: TorrentHost = {
       clock: this.deps.clock,
       random: this.deps.random,
@@ -159,7 +159,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       peerId: this.peerId,
       reserved: this.reserved,
       get hasher() {
-        return engine.hasher;
+        return hasher();
       },
       listenPort: () => this.port,
       createStorage: this.deps.createStorage,
