@@ -53,6 +53,8 @@ export class PeerConnection {
   extensions: Record<string, number> = {};
   /** Requests this peer may keep in flight to us (our pipeline target for it). */
   pipeline = 32;
+  /** Slow-start floor for the pipeline while the rate estimate is young (0 once it ends). */
+  slowStart = 32;
 
   readonly down = new RateMeter(5);
   readonly up = new RateMeter(5);

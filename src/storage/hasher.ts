@@ -23,7 +23,8 @@ Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ par
   parentPort.on('message', (m) => {
     try {
       const digest = createHash('sha1').update(new Uint8Array(m.buf, m.off, m.len)).digest();
-      parentPort.postMessage({ id: m.id, digest });
+      if (m.back) parentPort.postMessage({ id: m.id, digest, buf: m.buf }, [m.buf]);
+      else parentPort.postMessage({ id: m.id, digest });
     } catch (e) {
       parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
     }
@@ -32,7 +33,7 @@ Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ par
 `;
 
 interface Job {
-  resolve(d: Uint8Array): void;
+  resolve(d: Uint8Array, buf?: ArrayBuffer): void;
   reject(e: unknown): void;
 }
 
@@ -45,6 +46,7 @@ interface Slot {
 interface Reply {
   id: number;
   digest?: Uint8Array;
+  buf?: ArrayBuffer;
   error?: string;
 }
 
@@ -65,6 +67,16 @@ export class WorkerHasher implements Hasher {
   }
 
   sha1(data: Uint8Array): Promise<Uint8Array> {
+    return this.run(data, false).then((r) => r.digest);
+  }
+
+  /** SHA-1 of data, handing the (transferred) bytes back: no copy on either side. */
+  hashPiece(data: Uint8Array): Promise<{ digest: Uint8Array; data: Uint8Array }> {
+    const len = data.byteLength;
+    return this.run(data, true).then((r) => ({ digest: r.digest, data: r.buf ? new Uint8Array(r.buf, 0, len) : data }));
+  }
+
+  private run(data: Uint8Array, back: boolean): Promise<{ digest: Uint8Array; buf: ArrayBuffer | undefined }> {
     if (this.destroyed) return Promise.reject(new BtError('ERR_CLOSED', 'hasher destroyed', { op: 'hash' }));
     let slot: Slot;
     try {
@@ -73,11 +85,11 @@ export class WorkerHasher implements Hasher {
       return Promise.reject(new BtError('ERR_HASH', 'cannot start a hash worker', { op: 'hash', cause: e }));
     }
     const id = this.nextId++;
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
-      slot.pending.set(id, { resolve, reject });
+      slot.pending.set(id, { resolve: (digest, buf) => resolve({ digest, buf }), reject });
       try {
-        post(slot.worker, id, data);
+        post(slot.worker, id, data, back);
       } catch (e) {
         this.settle(slot, id);
         reject(new BtError('ERR_HASH', 'cannot send data to a hash worker', { op: 'hash', cause: e }));
@@ -115,7 +127,7 @@ export class WorkerHasher implements Hasher {
     worker.on('message', (m: Reply) => {
       const job = this.settle(slot, m.id);
       if (!job) return;
-      if (m.digest) job.resolve(new Uint8Array(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength));
+      if (m.digest) job.resolve(new Uint8Array(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength), m.buf);
       else job.reject(new BtError('ERR_HASH', `hash worker failed: ${m.error ?? 'unknown error'}`, { op: 'hash' }));
     });
     worker.on('error', (e) => this.fail(slot, new BtError('ERR_HASH', `hash worker crashed: ${e.message}`, { op: 'hash', cause: e })));
@@ -147,11 +159,11 @@ export class WorkerHasher implements Hasher {
 }
 
 /** Send `data` to the worker: transfer its ArrayBuffer when the view covers all of it, else copy. */
-function post(worker: Worker, id: number, data: Uint8Array): void {
+function post(worker: Worker, id: number, data: Uint8Array, back = false): void {
   const ab = data.buffer;
   if (ab instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === ab.byteLength && ab.byteLength > 0) {
     try {
-      worker.postMessage({ id, buf: ab, off: 0, len: data.byteLength }, [ab]);
+      worker.postMessage({ id, buf: ab, off: 0, len: data.byteLength, back }, [ab]);
       return;
     } catch {
       // Not transferable (e.g. Node's Buffer pool): fall through and copy.
@@ -159,12 +171,16 @@ function post(worker: Worker, id: number, data: Uint8Array): void {
   }
   const copy = new Uint8Array(data.byteLength);
   copy.set(data);
-  worker.postMessage({ id, buf: copy.buffer, off: 0, len: copy.byteLength }, [copy.buffer]);
+  worker.postMessage({ id, buf: copy.buffer, off: 0, len: copy.byteLength, back }, [copy.buffer]);
 }
 
 /** SHA-1 on the main thread (tests, simulations). */
 export class InlineHasher implements Hasher {
   private destroyed = false;
+  async hashPiece(data: Uint8Array): Promise<{ digest: Uint8Array; data: Uint8Array }> {
+    return { digest: await this.sha1(data), data };
+  }
+
   async sha1(data: Uint8Array): Promise<Uint8Array> {
     if (this.destroyed) throw new BtError('ERR_CLOSED', 'hasher destroyed', { op: 'hash' });
     return new Uint8Array(createHash('sha1').update(data).digest());

@@ -130,6 +130,9 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly banned = new Set<string>();
   private readonly partial = new Map<number, PartialPiece>();
   private readonly verifying = new Set<number>();
+  /** Bytes of complete pieces being hashed or written; new requests wait while this is over budget. */
+  private verifyingBytes = 0;
+  private readonly verifyBudget: number;
   private readonly readCache: PieceReadCache;
   private readonly downMeter = new RateMeter(5);
   private readonly upMeter = new RateMeter(5);
@@ -150,6 +153,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.infoHash = meta.infoHash;
     this.downloadDir = downloadDir;
     this.log = host.logger.forComponent(`torrent ${meta.infoHashHex.slice(0, 8)}`);
+    this.verifyBudget = Math.max(16 * 1024 * 1024, meta.info.pieceLength * 4);
     this.choker = new Choker({ uploadSlots: host.settings.uploadSlots, random: host.random });
     this.readCache = new PieceReadCache(
       Math.max(host.settings.readCacheBytes, meta.info.pieceLength * 2),
@@ -509,8 +513,13 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private onBitfield(st: PeerState, bits: Uint8Array): void {
     const p = st.peer;
     const n = this.meta.info.pieceCount;
-    if (p.gotBitfield) return p.close('second bitfield');
     if (!Bitfield.spareBitsClear(n, bits)) return p.close('bitfield has the wrong length or spare bits set');
+    if (p.gotBitfield) {
+      // aria2 sends a whole new bitfield mid-connection instead of a run of Haves: merge it as Haves.
+      const update = new Bitfield(n, bits);
+      for (let i = 0; i < n && !p.isClosed; i++) if (update.get(i) && !p.have.get(i)) this.onHave(st, i);
+      return;
+    }
     p.gotBitfield = true;
     const picker = this.picker!;
     const fresh = new Bitfield(n, bits);
@@ -567,13 +576,14 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (!picker || picker.complete || this.currentState !== 'downloading' || p.isClosed) return;
     if (!p.amInterested) return;
     if (p.peerChoking && p.allowedFast.size === 0) return;
+    if (this.verifyingBytes > this.verifyBudget) return;
     const now = this.host.clock.now();
     const s = this.host.settings;
     const rate = p.down.rate(now);
-    const target = Math.max(
-      16,
-      Math.min(p.maxRequests, s.maxOutstandingRequests, Math.ceil((rate * s.requestQueueSeconds) / 16384)),
-    );
+    // Rate-based depth (libtorrent's request_queue_time), with a TCP-like slow start while the rate
+    // estimate is young: every block received grows the pipeline by one.
+    const cap = Math.min(p.maxRequests, s.maxOutstandingRequests);
+    const target = Math.max(16, Math.min(cap, Math.max(Math.ceil((rate * s.requestQueueSeconds) / 16384), p.slowStart)));
     p.pipeline = target;
     const have = picker.outstanding(p.address);
     // Top up in batches so a fast peer costs one picker call per several blocks.
@@ -593,7 +603,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     const p = st.peer;
     if (index >= this.meta.info.pieceCount) return p.close('piece index out of range');
     this.downloadedBytes += block.length;
-    this.downMeter.add(block.length, this.host.clock.now());
+    const now = this.host.clock.now();
+    this.downMeter.add(block.length, now);
     const res = picker.onBlock(p.address, index, begin, block.length);
     for (const c of res.cancels) {
       const other = this.peers.get(c.peerId);
@@ -601,6 +612,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }
     if (res.accepted) {
       st.snubbed = false;
+      if (p.slowStart > 0) p.slowStart = now - p.connectedAt < 10_000 ? p.slowStart + 1 : 0;
       let part = this.partial.get(index);
       if (!part) {
         part = { data: new Uint8Array(pieceSize(this.meta.info, index)), received: 0 };
@@ -617,26 +629,34 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.fillRequests(st);
   }
 
-  private async verifyPiece(index: number, data: Uint8Array): Promise<void> {
+  private async verifyPiece(index: number, piece: Uint8Array): Promise<void> {
     const storage = this.storage;
     if (!storage) return;
     this.verifying.add(index);
+    const size = piece.length; // `piece` is detached once its bytes travel to the hash worker
+    this.verifyingBytes += size;
     try {
-      const [digest] = await Promise.all([this.host.hasher.sha1(data.slice()), storage.write(index, 0, data)]);
-      const picker = this.picker;
-      if (!picker || this.storage !== storage) return;
+      // Hash first (the bytes travel to a worker and back without a copy), then write only good data.
+      const { digest, data } = await this.host.hasher.hashPiece(piece);
+      if (!this.picker || this.storage !== storage) return;
       if (equalBytes(digest, pieceHash(this.meta.info, index))) {
+        await storage.write(index, 0, data);
+        const picker = this.picker;
+        if (!picker || this.storage !== storage) return;
         picker.onPieceVerified(index);
         this.onVerified(index);
       } else {
-        const blamed = picker.contributors(index);
-        picker.onPieceFailed(index);
+        const blamed = this.picker.contributors(index);
+        this.picker.onPieceFailed(index);
         this.onHashFailed(index, blamed);
       }
     } catch (e) {
       if (this.storage === storage) this.fail(e);
     } finally {
       this.verifying.delete(index);
+      const wasBlocked = this.verifyingBytes > this.verifyBudget;
+      this.verifyingBytes -= size;
+      if (wasBlocked && this.verifyingBytes <= this.verifyBudget && this.active) this.fillAllRequests();
     }
   }
 
