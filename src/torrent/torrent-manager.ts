@@ -132,6 +132,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly verifying = new Set<number>();
   /** Bytes of complete pieces being hashed or written; new requests wait while this is over budget. */
   private verifyingBytes = 0;
+  private readonly piecePool: Uint8Array[] = [];
   private readonly verifyBudget: number;
   private readonly readCache: PieceReadCache;
   private readonly downMeter = new RateMeter(5);
@@ -243,6 +244,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.ticker = undefined;
     this.closeAllPeers('stopped');
     this.partial.clear();
+    this.piecePool.length = 0;
     this.readCache.clear();
     const st = this.storage;
     this.storage = undefined;
@@ -591,9 +593,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     const reqs = picker.pick(st, target - have, now);
     if (reqs.length === 0) return;
     for (const r of reqs) {
-      if (!this.partial.has(r.index)) {
-        this.partial.set(r.index, { data: new Uint8Array(pieceSize(this.meta.info, r.index)), received: 0 });
-      }
+      if (!this.partial.has(r.index)) this.partial.set(r.index, { data: this.allocPiece(r.index), received: 0 });
     }
     p.sendMany(reqs.map((r) => ({ type: 'request' as const, index: r.index, begin: r.begin, length: r.length })));
   }
@@ -615,7 +615,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       if (p.slowStart > 0) p.slowStart = now - p.connectedAt < 10_000 ? p.slowStart + 1 : 0;
       let part = this.partial.get(index);
       if (!part) {
-        part = { data: new Uint8Array(pieceSize(this.meta.info, index)), received: 0 };
+        part = { data: this.allocPiece(index), received: 0 };
         this.partial.set(index, part);
       }
       if (begin + block.length > part.data.length) return p.close('block past the end of its piece');
@@ -641,11 +641,13 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       if (!this.picker || this.storage !== storage) return;
       if (equalBytes(digest, pieceHash(this.meta.info, index))) {
         await storage.write(index, 0, data);
+        this.freePiece(data);
         const picker = this.picker;
         if (!picker || this.storage !== storage) return;
         picker.onPieceVerified(index);
         this.onVerified(index);
       } else {
+        this.freePiece(data);
         const blamed = this.picker.contributors(index);
         this.picker.onPieceFailed(index);
         this.onHashFailed(index, blamed);
@@ -658,6 +660,24 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       this.verifyingBytes -= size;
       if (wasBlocked && this.verifyingBytes <= this.verifyBudget && this.active) this.fillAllRequests();
     }
+  }
+
+  /**
+   * Piece buffers are recycled: a download allocates a few dozen instead of one per piece, which keeps
+   * RSS flat (external ArrayBuffer memory is otherwise reclaimed only when V8 gets round to it).
+   */
+  private allocPiece(index: number): Uint8Array {
+    const size = pieceSize(this.meta.info, index);
+    if (size === this.meta.info.pieceLength) {
+      const b = this.piecePool.pop();
+      if (b && b.length === size) return b;
+    }
+    return new Uint8Array(size);
+  }
+
+  private freePiece(b: Uint8Array): void {
+    if (b.length !== this.meta.info.pieceLength || b.byteOffset !== 0 || b.buffer.byteLength !== b.length) return;
+    if (this.piecePool.length * b.length < this.verifyBudget + 8 * 1024 * 1024) this.piecePool.push(b);
   }
 
   private onVerified(index: number): void {
