@@ -9,6 +9,6 @@ export { BtError, isBtError } from './core/errors.js';
 export type { BtErrorCode, BtOp } from './core/errors.js';
 export { TextLogger, NullLogger } from './core/logger.js';
 export type { Logger, LogLevel } from './core/logger.js';
-export { parseTorrent, parseMagnet, formatMagnet } from './metainfo/index.js';
+export { parseTorrent, parseMagnet, formatMagnet, describeTorrent, formatBytes } from './metainfo/index.js';
 export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile } from './metainfo/types.js';
 export { createTorrentFromPath } from './storage/create-torrent.js';

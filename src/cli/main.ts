@@ -11,6 +11,8 @@ import {
   ClientEngine,
   TextLogger,
   createTorrentFromPath,
+  describeTorrent,
+  formatBytes,
   formatMagnet,
   parseMagnet,
   parseTorrent,
@@ -76,15 +78,7 @@ function listenSettings(opts: { port?: number; listen?: string[] }): Partial<Eng
   return { listenEndpoints: [`0.0.0.0:${port}`, `[::]:${port}`] };
 }
 
-function fmtBytes(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
-}
+const fmtBytes = formatBytes;
 
 function fmtEta(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '--:--';
@@ -375,19 +369,7 @@ function runInfo(source: string, opts: { json?: boolean }): number {
     );
     return EXIT.OK;
   }
-  const lines = [
-    `name: ${i.name}`,
-    `info-hash: ${meta.infoHashHex}`,
-    `size: ${fmtBytes(i.totalLength)} (${i.totalLength} bytes) in ${i.files.length} file(s)`,
-    `pieces: ${i.pieceCount} x ${fmtBytes(i.pieceLength)}`,
-    `private: ${i.private ? 'yes' : 'no'}`,
-  ];
-  if (meta.comment) lines.push(`comment: ${meta.comment}`);
-  if (meta.createdBy) lines.push(`created by: ${meta.createdBy}`);
-  if (meta.creationDate) lines.push(`created: ${new Date(meta.creationDate * 1000).toISOString()}`);
-  meta.announceList.forEach((tier, n) => lines.push(`tracker tier ${n}: ${tier.join(' ')}`));
-  for (const f of i.files) lines.push(`  ${f.path.join('/')} (${f.length})`);
-  lines.push(`magnet: ${formatMagnet(meta)}`);
+  const lines = describeTorrent(meta);
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT.OK;
 }

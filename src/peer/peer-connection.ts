@@ -8,7 +8,7 @@ import { BtError } from '../core/errors.js';
 import type { Connection } from '../transport/index.js';
 import { Bitfield } from '../util/bitfield.js';
 import { RateMeter } from '../util/rate.js';
-import { formatHostPort } from '../util/bytes.js';
+import { concatBytes, formatHostPort } from '../util/bytes.js';
 import type { Message } from '../wire/index.js';
 import { FrameDecoder, encodeMessage, encodePieceHeader, supportsExtended, supportsFast } from '../wire/index.js';
 
@@ -127,15 +127,7 @@ export class PeerConnection {
   sendMany(msgs: Message[]): void {
     if (this.closed || msgs.length === 0) return;
     if (msgs.length === 1) return this.send(msgs[0]!);
-    const parts = msgs.map(encodeMessage);
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
+    const out = concatBytes(msgs.map(encodeMessage));
     this.conn.write(out);
     this.lastSent = this.clock.now();
   }
