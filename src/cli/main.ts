@@ -100,6 +100,7 @@ class Reporter {
   constructor(
     private readonly mode: ProgressMode,
     private readonly t: TorrentManager,
+    private readonly intervalMs = 1000,
   ) {}
 
   json(obj: Record<string, unknown>): void {
@@ -139,7 +140,7 @@ class Reporter {
   begin(): void {
     this.started = Date.now();
     if (this.mode === 'bar') this.startBar();
-    const timer = setInterval(() => this.update(), 1000);
+    const timer = setInterval(() => this.update(), this.intervalMs);
     timer.unref();
     this.timer = timer;
   }
@@ -245,6 +246,7 @@ async function startEngine(
 }
 
 interface RunOpts {
+  progressInterval?: number;
   port?: number;
   listen?: string[];
   peer: string[];
@@ -256,7 +258,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   const { meta } = loadTorrent(file);
   const engine = await startEngine(listenSettings(opts), opts.verbose);
   const t = await engine.addTorrent(meta, { downloadDir: opts.output, peers: opts.peer });
-  const r = new Reporter(progressMode(opts.json), t);
+  const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   r.line(`downloading ${meta.info.name} (${fmtBytes(meta.info.totalLength)}, ${meta.info.pieceCount} pieces) to ${opts.output}, listening on port ${engine.listenPort}`);
   r.begin();
@@ -293,7 +295,7 @@ async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<
   const { meta } = loadTorrent(file);
   const engine = await startEngine(listenSettings(opts), opts.verbose);
   const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer });
-  const r = new Reporter(progressMode(opts.json), t);
+  const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   const sig = onSignal();
   await t.start();
@@ -386,6 +388,7 @@ function program(): Command {
       .option('--listen <host:port>', 'listen endpoint (repeatable; overrides --port)', collect, [])
       .option('--peer <host:port>', 'peer to connect to (repeatable)', collect, [])
       .option('--json', 'machine-readable progress: one JSON object per line')
+      .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
       .option('-v, --verbose', 'debug logging on stderr');
 
   p.command('create')
