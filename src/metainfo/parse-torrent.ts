@@ -103,7 +103,7 @@ function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: n
     const attr = has(entry, 'attr') ? entry['attr'] : undefined;
     if (attr !== undefined && isBytes(attr) && attr.includes(0x70 /* 'p' */)) {
       comps.unshift(name);
-      files.push({ path: comps, length, offset: total });
+      files.push({ path: comps, length, offset: total, pad: true });
       total += length;
       if (!Number.isSafeInteger(total)) bad(`info.files[${i}].length`, 'total length out of range');
       continue;

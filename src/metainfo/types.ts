@@ -9,6 +9,8 @@ export interface TorrentFile {
   length: number;
   /** Byte offset of this file's first byte within the torrent's concatenated data. */
   offset: number;
+  /** BEP 47 padding file (attr 'p'): all zeros, never created on disk. */
+  pad?: boolean;
 }
 
 export interface TorrentInfo {

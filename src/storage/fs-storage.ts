@@ -124,15 +124,15 @@ export class FsStorage implements PieceStorage {
   hasData(piece: number): Promise<boolean> {
     return this.track('check', async () => {
       const spans = this.layout.spans(piece, 0, this.layout.pieceSize(piece), 'check');
-      const sizes = await Promise.all(spans.map((s) => this.fileSize(s.fileIndex)));
-      return spans.every((s, k) => sizes[k]! >= s.fileOffset + s.length);
+      const sizes = await Promise.all(spans.map((s) => (this.info.files[s.fileIndex]!.pad ? 0 : this.fileSize(s.fileIndex))));
+      return spans.every((s, k) => this.info.files[s.fileIndex]!.pad || sizes[k]! >= s.fileOffset + s.length);
     });
   }
 
   ensureFiles(): Promise<void> {
     return this.track('write', async () => {
       for (let i = 0; i < this.info.files.length; i++) {
-        if (this.handles.has(i)) continue;
+        if (this.handles.has(i) || this.info.files[i]!.pad) continue;
         const p = this.paths[i]!;
         try {
           await this.prepareDirs(i, 'write');
@@ -176,6 +176,10 @@ export class FsStorage implements PieceStorage {
   }
 
   private async readSpan(s: FileSpan, into: Uint8Array): Promise<void> {
+    if (this.info.files[s.fileIndex]!.pad) {
+      into.fill(0); // BEP 47: padding is zeros and never stored
+      return;
+    }
     const f = await this.acquire(s.fileIndex, 'read');
     try {
       let o = 0;
@@ -194,6 +198,7 @@ export class FsStorage implements PieceStorage {
   }
 
   private async writeSpan(s: FileSpan, data: Uint8Array): Promise<void> {
+    if (this.info.files[s.fileIndex]!.pad) return; // BEP 47: padding files are not created
     const f = await this.acquire(s.fileIndex, 'write');
     try {
       let o = 0;

@@ -51,7 +51,7 @@ def cmd_make(a):
     if fs.num_files() == 0:
         emit("error", msg="no files under " + root)
         return 2
-    ct = lt.create_torrent(fs, a.piece_size, flags=lt.create_torrent.v1_only)
+    ct = lt.create_torrent(fs, a.piece_size, flags=0 if a.hybrid else lt.create_torrent.v1_only)
     for tier, url in enumerate(a.tracker or []):
         ct.add_tracker(url, tier)
     ct.set_creator("torrentkit-interop lt-peer.py")
@@ -227,6 +227,7 @@ def main():
     m.add_argument("--torrent", required=True)
     m.add_argument("--piece-size", type=int, default=262144)
     m.add_argument("--tracker", action="append")
+    m.add_argument("--hybrid", action="store_true", help="v1+v2 hybrid (BEP 52) with BEP 47 pad files")
     r = sub.add_parser("run")
     r.add_argument("--listen", default="127.0.0.1:0")
     r.add_argument("--seed")

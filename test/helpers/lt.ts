@@ -23,8 +23,9 @@ export interface TorrentMade {
 }
 
 /** Make a v1-only torrent of `root` (a file or a directory; the torrent's name is its basename). */
-export function ltMakeTorrent(root: string, torrent: string, pieceSize = 256 * 1024, trackers: string[] = []): TorrentMade {
+export function ltMakeTorrent(root: string, torrent: string, pieceSize = 256 * 1024, trackers: string[] = [], hybrid = false): TorrentMade {
   const args = [ltPeerScript(), 'make', '--root', root, '--torrent', torrent, '--piece-size', String(pieceSize)];
+  if (hybrid) args.push('--hybrid');
   for (const t of trackers) args.push('--tracker', t);
   const r = spawnSync(LT_PYTHON, args, { encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`lt-peer.py make failed (${r.status}): ${r.stderr}${r.stdout}`);

@@ -188,12 +188,13 @@ test('rejects: paths', () => {
   }
 });
 
-test('BEP 47 padding files are kept as normal files', () => {
+test('BEP 47 padding files are kept in the layout and marked as padding', () => {
   const m = parseTorrent(
     multi([{ length: 10, path: ['a'] }, { length: 6, path: ['.pad', '6'], attr: 'p' }, { length: 16, path: ['b'] }]),
   );
   assert.deepEqual(m.info.files.map((f) => f.path.join('/')), ['root/a', 'root/.pad/6', 'root/b']);
   assert.equal(m.info.files[2]!.offset, 16);
+  assert.deepEqual(m.info.files.map((f) => f.pad === true), [false, true, false]);
   // libtorrent (hybrid torrents) names pad files `.pad/<size>`: the same path may repeat
   const m2 = parseTorrent(
     multi([

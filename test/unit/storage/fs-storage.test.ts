@@ -268,3 +268,30 @@ test('LRU handle cache stays within maxOpenFiles across many files', async (t) =
 test('pattern helper is deterministic', () => {
   assert.deepEqual(pattern(16, 3), pattern(16, 3));
 });
+
+test('BEP 47 padding files read as zeros and are never created', async (t) => {
+  const dir = await tempDir(t);
+  const info = {
+    name: 'root',
+    pieceLength: 16,
+    pieces: new Uint8Array(40),
+    pieceCount: 2,
+    totalLength: 32,
+    private: false,
+    singleFile: false,
+    files: [
+      { path: ['root', 'a'], length: 10, offset: 0 },
+      { path: ['root', '.pad', '6'], length: 6, offset: 10, pad: true },
+      { path: ['root', 'b'], length: 16, offset: 16 },
+    ],
+  };
+  const s = new FsStorage(info, dir);
+  const data = new Uint8Array(16).fill(7);
+  await s.write(0, 0, data);
+  await s.write(1, 0, data);
+  assert.deepEqual([...(await s.read(0, 0, 16))], [...new Uint8Array(10).fill(7), ...new Uint8Array(6)]);
+  assert.equal(await s.hasData(0), true);
+  await s.ensureFiles();
+  assert.deepEqual((await readdir(path.join(dir, 'root'))).sort(), ['a', 'b']);
+  await s.close();
+});
