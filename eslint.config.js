@@ -52,6 +52,7 @@ export default tseslint.config(
       'src/picker/**/*.ts',
       'src/peer/**/*.ts',
       'src/torrent/**/*.ts',
+      'src/tracker/udp/**/*.ts',
     ],
     rules: NO_IO,
   },

@@ -19,7 +19,8 @@ export type BtErrorCode =
   | 'ERR_SETTINGS'
   | 'ERR_DUPLICATE_TORRENT'
   | 'ERR_LIMIT'
-  | 'ERR_STATE';
+  | 'ERR_STATE'
+  | 'ERR_TRACKER';
 
 export type BtOp =
   | 'decode'

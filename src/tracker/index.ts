@@ -1,0 +1,8 @@
+export {
+  UDP_PROTOCOL_ID,
+  encodeConnectRequest,
+  encodeAnnounceRequest,
+  encodeScrapeRequest,
+  decodeResponse,
+} from './udp/codec.js';
+export type { UdpAnnounceRequest, UdpEvent, UdpResponse, PeerAddress } from './udp/codec.js';
