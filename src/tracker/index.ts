@@ -6,3 +6,5 @@ export {
   decodeResponse,
 } from './udp/codec.js';
 export type { UdpAnnounceRequest, UdpEvent, UdpResponse, PeerAddress } from './udp/codec.js';
+export { UdpTrackerClient } from './udp/client.js';
+export type { UdpTrackerClientOptions, AnnounceParams } from './udp/client.js';
