@@ -43,7 +43,7 @@ function parsePositiveInt(v: string): number {
   return n;
 }
 
-function loadTorrent(file: string): { bytes: Uint8Array; meta: Metainfo } {
+function loadTorrent(file: string): Metainfo {
   if (file.startsWith('magnet:')) {
     throw new CliExit(EXIT.USAGE, 'magnet links need metadata exchange, which this version does not do yet; pass a .torrent file');
   }
@@ -53,7 +53,7 @@ function loadTorrent(file: string): { bytes: Uint8Array; meta: Metainfo } {
   } catch (e) {
     throw new CliExit(EXIT.USAGE, `cannot read ${file}: ${(e as Error).message}`);
   }
-  return { bytes, meta: parseTorrentOrExit(bytes, file) };
+  return parseTorrentOrExit(bytes, file);
 }
 
 function parseTorrentOrExit(bytes: Uint8Array, file: string): Metainfo {
@@ -255,7 +255,7 @@ interface RunOpts {
 }
 
 async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean }): Promise<number> {
-  const { meta } = loadTorrent(file);
+  const meta = loadTorrent(file);
   const engine = await startEngine(listenSettings(opts), opts.verbose);
   const t = await engine.addTorrent(meta, { downloadDir: opts.output, peers: opts.peer });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
@@ -292,7 +292,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
 }
 
 async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<number> {
-  const { meta } = loadTorrent(file);
+  const meta = loadTorrent(file);
   const engine = await startEngine(listenSettings(opts), opts.verbose);
   const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
@@ -351,7 +351,7 @@ function runInfo(source: string, opts: { json?: boolean }): number {
     }
     return EXIT.OK;
   }
-  const { meta } = loadTorrent(source);
+  const meta = loadTorrent(source);
   const i = meta.info;
   if (opts.json) {
     process.stdout.write(

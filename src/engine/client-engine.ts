@@ -20,7 +20,7 @@ import type { Transport } from '../transport/index.js';
 import { TcpTransport } from '../transport/index.js';
 import { equalBytes, toHex } from '../util/bytes.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { makePeerId, makeReserved } from '../wire/index.js';
+import { makePeerId, makeReserved, suggestedMaxMessageLength } from '../wire/index.js';
 import type { EngineSettings } from '../torrent/settings.js';
 import { resolveSettings } from '../torrent/settings.js';
 import type { TorrentHost } from '../torrent/torrent-manager.js';
@@ -78,10 +78,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       createHasher: deps.createHasher ?? ((n) => new WorkerHasher({ workers: n })),
     };
     this.peerId = makePeerId(this.settings.peerIdPrefix, random.bytes(12));
-    const maxMessageLength = (t: DialTarget): number => {
-      const tm = t as unknown as TorrentManager;
-      return Math.max(256 * 1024, Math.ceil(tm.meta.info.pieceCount / 8) + 16);
-    };
+    const maxMessageLength = (t: DialTarget): number => Math.max(256 * 1024, suggestedMaxMessageLength(t.pieceCount));
     this.connections = new ConnectionManager({
       clock,
       logger: this.deps.logger.forComponent('connections'),
@@ -102,7 +99,6 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       peerId: this.peerId,
       reserved: this.reserved,
       handshakeTimeoutMs: this.settings.handshakeTimeoutMs,
-      maxMessageLength,
       route: (ih) => this.torrents.get(toHex(ih)),
       accepting: () => this.openConnections() + this.connections.pending < this.settings.maxConnections,
     });
@@ -164,7 +160,6 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       listenPort: () => this.port,
       createStorage: this.deps.createStorage,
       wantPeers: () => this.pump(),
-      globalSlotFree: () => this.openConnections() < this.settings.maxConnections,
     };
     const t = new TorrentManager(host, meta, opts.downloadDir);
     this.torrents.set(meta.infoHashHex, t);

@@ -13,6 +13,8 @@ import { performHandshake } from './handshake.js';
 /** The part of a torrent the connection manager needs. */
 export interface DialTarget {
   readonly infoHash: Uint8Array;
+  /** Pieces in the torrent (bounds the bitfield message). */
+  readonly pieceCount: number;
   readonly openSlots: number;
   takeCandidate(now: number): { host: string; port: number } | undefined;
   dialFailed(host: string, port: number, reason: string): void;

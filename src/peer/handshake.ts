@@ -1,6 +1,6 @@
 /**
- * BEP 3 handshake over a fresh Connection, for both directions. Incoming connections are routed by
- * info-hash as soon as the first 48 bytes (pstr, reserved, info-hash) are in, before our reply.
+ * BEP 3 handshake over a fresh Connection, for both directions. Incoming connections are routed by the
+ * info-hash of the peer's handshake before we answer with ours.
  */
 import type { Clock } from '../core/clock.js';
 import { BtError } from '../core/errors.js';

@@ -16,7 +16,6 @@ export interface ListenManagerOptions {
   peerId: Uint8Array;
   reserved: Uint8Array;
   handshakeTimeoutMs: number;
-  maxMessageLength: (target: DialTarget) => number;
   /** The torrent for an info-hash that accepts one more peer now, if any. */
   route: (infoHash: Uint8Array) => (DialTarget & { acceptsPeer(): boolean }) | undefined;
   /** Room under the global connection limit? */
@@ -70,6 +69,7 @@ export class ListenManager {
       timeoutMs: this.o.handshakeTimeoutMs,
       reserved: this.o.reserved,
       peerId: this.o.peerId,
+      // The decoder exists before we know the torrent, so incoming peers get one fixed limit.
       maxMessageLength: 1 << 20,
       route: (ih) => {
         target = this.o.route(ih);

@@ -51,8 +51,6 @@ export class PeerConnection {
   clientName: string | undefined;
   maxRequests = 250;
   extensions: Record<string, number> = {};
-  /** Requests this peer may keep in flight to us (our pipeline target for it). */
-  pipeline = 32;
   /** Slow-start floor for the pipeline while the rate estimate is young (0 once it ends). */
   slowStart = 32;
 

@@ -2,7 +2,6 @@
 export class PieceReadCache {
   private readonly map = new Map<number, Promise<Uint8Array>>();
   private bytes = 0;
-  private readonly sizes = new Map<number, number>();
   constructor(
     private readonly maxBytes: number,
     private readonly load: (piece: number) => Promise<Uint8Array>,
@@ -17,10 +16,8 @@ export class PieceReadCache {
       return hit;
     }
     const p = this.load(piece);
-    const size = this.sizeOf(piece);
     this.map.set(piece, p);
-    this.sizes.set(piece, size);
-    this.bytes += size;
+    this.bytes += this.sizeOf(piece);
     p.catch(() => this.drop(piece));
     while (this.bytes > this.maxBytes && this.map.size > 1) {
       const oldest = this.map.keys().next().value as number;
@@ -31,13 +28,11 @@ export class PieceReadCache {
 
   drop(piece: number): void {
     if (!this.map.delete(piece)) return;
-    this.bytes -= this.sizes.get(piece) ?? 0;
-    this.sizes.delete(piece);
+    this.bytes -= this.sizeOf(piece);
   }
 
   clear(): void {
     this.map.clear();
-    this.sizes.clear();
     this.bytes = 0;
   }
 }

@@ -87,8 +87,6 @@ export interface TorrentHost {
   createStorage(meta: Metainfo, downloadDir: string): PieceStorage;
   /** Ask the connection manager to dial candidates now. */
   wantPeers(torrent: TorrentManager): void;
-  /** Room for one more connection under the global limit? */
-  globalSlotFree(): boolean;
 }
 
 interface Candidate {
@@ -99,10 +97,6 @@ interface Candidate {
   connecting: boolean;
 }
 
-interface PartialPiece {
-  data: Uint8Array;
-  received: number;
-}
 
 interface PeerState extends PickerPeer {
   peer: PeerConnection;
@@ -128,8 +122,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly peers = new Map<string, PeerState>();
   private readonly candidates = new Map<string, Candidate>();
   private readonly banned = new Set<string>();
-  private readonly partial = new Map<number, PartialPiece>();
-  private readonly verifying = new Set<number>();
+  /** Buffers of pieces being downloaded, filled block by block. */
+  private readonly partial = new Map<number, Uint8Array>();
   /** Bytes of complete pieces being hashed or written; new requests wait while this is over budget. */
   private verifyingBytes = 0;
   private readonly piecePool: Uint8Array[] = [];
@@ -184,6 +178,10 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   get complete(): boolean {
     return this.picker?.complete ?? false;
+  }
+
+  get pieceCount(): number {
+    return this.meta.info.pieceCount;
   }
 
   /** Check existing data, then download or seed. Resolves once checking is done. */
@@ -586,14 +584,13 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     // estimate is young: every block received grows the pipeline by one.
     const cap = Math.min(p.maxRequests, s.maxOutstandingRequests);
     const target = Math.max(16, Math.min(cap, Math.max(Math.ceil((rate * s.requestQueueSeconds) / 16384), p.slowStart)));
-    p.pipeline = target;
     const have = picker.outstanding(p.address);
     // Top up in batches so a fast peer costs one picker call per several blocks.
     if (have > target - Math.max(1, target >> 3)) return;
     const reqs = picker.pick(st, target - have, now);
     if (reqs.length === 0) return;
     for (const r of reqs) {
-      if (!this.partial.has(r.index)) this.partial.set(r.index, { data: this.allocPiece(r.index), received: 0 });
+      if (!this.partial.has(r.index)) this.partial.set(r.index, this.allocPiece(r.index));
     }
     p.sendMany(reqs.map((r) => ({ type: 'request' as const, index: r.index, begin: r.begin, length: r.length })));
   }
@@ -615,15 +612,14 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       if (p.slowStart > 0) p.slowStart = now - p.connectedAt < 10_000 ? p.slowStart + 1 : 0;
       let part = this.partial.get(index);
       if (!part) {
-        part = { data: this.allocPiece(index), received: 0 };
+        part = this.allocPiece(index);
         this.partial.set(index, part);
       }
-      if (begin + block.length > part.data.length) return p.close('block past the end of its piece');
-      part.data.set(block, begin);
-      part.received += block.length;
+      if (begin + block.length > part.length) return p.close('block past the end of its piece');
+      part.set(block, begin);
       if (res.pieceComplete) {
         this.partial.delete(index);
-        void this.verifyPiece(index, part.data);
+        void this.verifyPiece(index, part);
       }
     }
     this.fillRequests(st);
@@ -632,7 +628,6 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private async verifyPiece(index: number, piece: Uint8Array): Promise<void> {
     const storage = this.storage;
     if (!storage) return;
-    this.verifying.add(index);
     const size = piece.length; // `piece` is detached once its bytes travel to the hash worker
     this.verifyingBytes += size;
     try {
@@ -655,7 +650,6 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     } catch (e) {
       if (this.storage === storage) this.fail(e);
     } finally {
-      this.verifying.delete(index);
       const wasBlocked = this.verifyingBytes > this.verifyBudget;
       this.verifyingBytes -= size;
       if (wasBlocked && this.verifyingBytes <= this.verifyBudget && this.active) this.fillAllRequests();
