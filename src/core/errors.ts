@@ -20,7 +20,9 @@ export type BtErrorCode =
   | 'ERR_DUPLICATE_TORRENT'
   | 'ERR_LIMIT'
   | 'ERR_STATE'
-  | 'ERR_TRACKER';
+  | 'ERR_TRACKER'
+  | 'ERR_LISTEN'
+  | 'ERR_UNSUPPORTED';
 
 export type BtOp =
   | 'decode'
@@ -38,7 +40,10 @@ export type BtOp =
   | 'message'
   | 'settings'
   | 'start'
-  | 'stop';
+  | 'stop'
+  | 'announce'
+  | 'scrape'
+  | 'resolve';
 
 export class BtError extends Error {
   readonly code: BtErrorCode;

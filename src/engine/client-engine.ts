@@ -18,7 +18,16 @@ import type { Hasher, PieceStorage } from '../storage/types.js';
 import { FsStorage, WorkerHasher } from '../storage/index.js';
 import type { Transport } from '../transport/index.js';
 import { TcpTransport } from '../transport/index.js';
-import { equalBytes, toHex } from '../util/bytes.js';
+import { equalBytes, parseHostPort, toHex } from '../util/bytes.js';
+import * as dns from 'node:dns';
+import * as os from 'node:os';
+import { NodeUdpMux } from '../transport/udp/udp-mux.js';
+import type { UdpMux } from '../transport/udp/udp-mux.js';
+import { TrackerFactory } from '../tracker/factory.js';
+import { HttpTracker } from '../tracker/http/index.js';
+import type { HttpGet } from '../tracker/http/index.js';
+import { UdpTracker } from '../tracker/udp/udp-tracker.js';
+import type { Resolve } from '../tracker/udp/udp-tracker.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { makePeerId, makeReserved, suggestedMaxMessageLength } from '../wire/index.js';
 import type { EngineSettings } from '../torrent/settings.js';
@@ -33,6 +42,21 @@ export interface Deps {
   transport: Transport;
   createStorage: (meta: Metainfo, downloadDir: string) => PieceStorage;
   createHasher: (workers: number) => Hasher;
+  /** The shared UDP socket (UDP trackers; uTP and DHT later). */
+  createUdp: () => EngineUdp;
+  /** Host name → address, for UDP trackers (HTTP resolves by itself). */
+  resolve: Resolve;
+  /** HTTP(S) GET for trackers; node:http by default. */
+  httpGet: HttpGet | undefined;
+  /** This machine's own addresses, so a tracker listing us is not dialed. */
+  localAddresses: () => string[];
+}
+
+/** A UdpMux the engine can bind and close. */
+export interface EngineUdp extends UdpMux {
+  bind(endpoints: readonly { host: string; port: number }[]): Promise<void>;
+  close(): Promise<void>;
+  onError: ((err: Error) => void) | undefined;
 }
 
 export interface AddTorrentOptions {
@@ -40,6 +64,8 @@ export interface AddTorrentOptions {
   downloadDir: string;
   /** Peers to try at once, "host:port". */
   peers?: string[];
+  /** Extra trackers (one tier each URL list), tried after the torrent's own tiers. */
+  trackers?: string[][];
 }
 
 export interface EngineEvents {
@@ -47,6 +73,8 @@ export interface EngineEvents {
   'torrent-added': [torrent: TorrentManager];
   'torrent-removed': [torrent: TorrentManager];
   listening: [port: number];
+  /** A tracker reported our external address. */
+  'external-address': [address: string, source: string];
   warning: [message: string];
 }
 
@@ -63,6 +91,12 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private ticker: Timer | undefined;
   private disposed = false;
   private readonly reserved = makeReserved({ extended: true, fast: true, dht: false });
+  /** Tracker kinds by URL scheme: register more (or replace these) before adding torrents. */
+  readonly trackerFactory = new TrackerFactory();
+  private udpSocket: EngineUdp | undefined;
+  private readonly trackerKey: number;
+  private readonly selfAddresses = new Set<string>();
+  private externalIp: string | undefined;
 
   constructor(settings: Partial<EngineSettings> = {}, deps: Partial<Deps> = {}) {
     super();
@@ -76,7 +110,36 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       transport: deps.transport ?? new TcpTransport(),
       createStorage: deps.createStorage ?? ((meta, dir) => new FsStorage(meta.info, dir)),
       createHasher: deps.createHasher ?? ((n) => new WorkerHasher({ workers: n })),
+      createUdp: deps.createUdp ?? (() => new NodeUdpMux()),
+      resolve: deps.resolve ?? defaultResolve,
+      httpGet: deps.httpGet,
+      localAddresses: deps.localAddresses ?? defaultLocalAddresses,
     };
+    this.trackerKey = random.int(0x7fffffff);
+    const s = this.settings;
+    const httpTracker = (url: string): HttpTracker =>
+      new HttpTracker({
+        url,
+        clock,
+        get: this.deps.httpGet,
+        timeoutMs: s.trackerHttpTimeoutMs,
+        maxResponseBytes: s.trackerMaxResponseBytes,
+        userAgent: s.userAgent,
+      });
+    this.trackerFactory
+      .register('http', httpTracker)
+      .register('https', httpTracker)
+      .register('udp', (url) => {
+        return new UdpTracker({
+          url,
+          clock,
+          random,
+          udp: () => this.udpSocket,
+          resolve: this.deps.resolve,
+          baseTimeoutMs: s.udpTrackerBaseTimeoutMs,
+          maxRetries: s.udpTrackerMaxRetries,
+        });
+      });
     this.peerId = makePeerId(this.settings.peerIdPrefix, random.bytes(12));
     const maxMessageLength = (t: DialTarget): number => Math.max(256 * 1024, suggestedMaxMessageLength(t.pieceCount));
     this.connections = new ConnectionManager({
@@ -109,10 +172,50 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (this.disposed) return Promise.reject(new BtError('ERR_STATE', 'engine disposed', { op: 'start' }));
     this.started ??= (async () => {
       this.port = await this.listen.start(this.settings.listenEndpoints);
+      await this.openUdp();
+      this.selfAddresses.clear();
+      for (const a of ['127.0.0.1', '::1', '0.0.0.0', '::', ...this.deps.localAddresses()]) this.selfAddresses.add(a);
       this.ticker = this.deps.clock.setInterval(() => this.pump(), 1000);
       this.emit('listening', this.port);
     })();
     return this.started;
+  }
+
+  /** Bind the shared UDP socket: the configured endpoints, or the TCP listen hosts on the TCP port. */
+  private async openUdp(): Promise<void> {
+    const eps = (this.settings.udpEndpoints.length > 0 ? this.settings.udpEndpoints : this.settings.listenEndpoints).map((e) => {
+      const ep = parseHostPort(e);
+      return this.settings.udpEndpoints.length > 0 ? ep : { host: ep.host, port: this.port };
+    });
+    const udp = this.deps.createUdp();
+    udp.onError = (e) => this.emit('warning', `UDP socket: ${e.message}`);
+    try {
+      await udp.bind(eps);
+    } catch (e) {
+      // Same port taken for UDP by someone else: any port will do for trackers.
+      try {
+        await udp.bind(eps.map((ep) => ({ host: ep.host, port: 0 })));
+      } catch {
+        this.emit('warning', `no UDP socket, UDP trackers disabled: ${(e as Error).message}`);
+        return;
+      }
+    }
+    this.udpSocket = udp;
+  }
+
+  /** The shared UDP socket's port (0 when it isn't open). */
+  get udpPort(): number {
+    return this.udpSocket?.port ?? 0;
+  }
+
+  /** Our address as trackers see it, when one said. */
+  get externalAddress(): string | undefined {
+    return this.externalIp;
+  }
+
+  private isSelf(host: string, port: number): boolean {
+    if (port !== this.port && !this.listen.ports.includes(port)) return false;
+    return this.selfAddresses.has(host);
   }
 
   /** The TCP port peers can reach us on (0 before start or with no listeners). */
@@ -160,8 +263,17 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       listenPort: () => this.port,
       createStorage: this.deps.createStorage,
       wantPeers: () => this.pump(),
+      createTracker: (url) => this.trackerFactory.create(url),
+      trackerKey: this.trackerKey,
+      isSelf: (h, p) => this.isSelf(h, p),
+      externalAddress: (a, from) => {
+        if (a === this.externalIp) return;
+        this.externalIp = a;
+        this.selfAddresses.add(a);
+        this.emit('external-address', a, from);
+      },
     };
-    const t = new TorrentManager(host, meta, opts.downloadDir);
+    const t = new TorrentManager(host, meta, opts.downloadDir, { trackers: opts.trackers });
     this.torrents.set(meta.infoHashHex, t);
     for (const p of opts.peers ?? []) t.addPeer(p);
     t.on('state', (s) => {
@@ -184,6 +296,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     const mine = this.torrents.get(t.meta.infoHashHex);
     if (!mine || !equalBytes(mine.infoHash, t.infoHash)) return;
     await t.stop();
+    t.dispose();
     this.torrents.delete(t.meta.infoHashHex);
     this.emit('torrent-removed', t);
   }
@@ -195,7 +308,22 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     this.ticker?.cancel();
     this.connections.dispose();
     await Promise.all([...this.torrents.values()].map((t) => t.stop()));
+    for (const t of this.torrents.values()) t.dispose();
     await this.listen.stop();
+    await this.udpSocket?.close();
+    this.udpSocket = undefined;
     await this.hasherInstance?.destroy();
   }
+}
+
+const defaultResolve: Resolve = async (host) => {
+  if (/^[\d.]+$/.test(host) || host.includes(':')) return host;
+  const r = await dns.promises.lookup(host);
+  return r.address;
+};
+
+function defaultLocalAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.push(a.address);
+  return out;
 }

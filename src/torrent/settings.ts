@@ -37,8 +37,30 @@ export interface EngineSettings {
   reconnectBaseMs: number;
   /** Azureus-style peer-id prefix. */
   peerIdPrefix: string;
-  /** Client name sent in the BEP 10 handshake. */
+  /** Client name sent in the BEP 10 handshake and as the HTTP tracker User-Agent. */
   userAgent: string;
+  /**
+   * UDP endpoints "host:port" for the shared UDP socket (UDP trackers now; uTP and the DHT later). Empty: the
+   * listen endpoints' hosts with the TCP port actually bound, as libtorrent shares one port number.
+   */
+  udpEndpoints: readonly string[];
+  /** Peers asked of a tracker per announce. */
+  trackerNumWant: number;
+  /** One HTTP tracker request, redirects and body included. */
+  trackerHttpTimeoutMs: number;
+  /** Largest HTTP tracker response accepted. */
+  trackerMaxResponseBytes: number;
+  /** BEP 15 retransmission: first timeout (the BEP says 15 s, doubling) and retransmissions before giving up. */
+  udpTrackerBaseTimeoutMs: number;
+  udpTrackerMaxRetries: number;
+  /** Upper bound on any one announce or scrape, whatever the tracker kind. */
+  trackerRequestTimeoutMs: number;
+  /** Floor on the regular announce interval, whatever a tracker says. */
+  trackerMinIntervalMs: number;
+  /** First back-off after a tracker fails (doubles per consecutive failure, up to 30 min). */
+  trackerRetryBaseMs: number;
+  /** How long stopping a torrent waits for `stopped` announces. */
+  trackerStopTimeoutMs: number;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
@@ -62,12 +84,24 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   reconnectBaseMs: 2_000,
   peerIdPrefix: '-TK0100-',
   userAgent: 'torrentkit/0.1.0',
+  udpEndpoints: Object.freeze([]) as readonly string[],
+  trackerNumWant: 200,
+  trackerHttpTimeoutMs: 30_000,
+  trackerMaxResponseBytes: 2 * 1024 * 1024,
+  udpTrackerBaseTimeoutMs: 15_000,
+  udpTrackerMaxRetries: 2,
+  trackerRequestTimeoutMs: 120_000,
+  trackerMinIntervalMs: 30_000,
+  trackerRetryBaseMs: 15_000,
+  trackerStopTimeoutMs: 3_000,
 });
 
 const POSITIVE_INTS: (keyof EngineSettings)[] = [
   'maxConnections', 'maxConnectionsPerTorrent', 'maxHalfOpen', 'connectTimeoutMs', 'handshakeTimeoutMs', 'uploadSlots',
   'chokeIntervalMs', 'keepAliveIntervalMs', 'peerIdleTimeoutMs', 'requestTimeoutMs', 'maxOutstandingRequests',
-  'maxIncomingRequests', 'hashFailuresToBan', 'hashWorkers', 'reconnectBaseMs',
+  'maxIncomingRequests', 'hashFailuresToBan', 'hashWorkers', 'reconnectBaseMs', 'trackerNumWant', 'trackerHttpTimeoutMs',
+  'trackerMaxResponseBytes', 'udpTrackerBaseTimeoutMs', 'trackerRequestTimeoutMs', 'trackerMinIntervalMs',
+  'trackerRetryBaseMs', 'trackerStopTimeoutMs',
 ];
 
 /** Defaults + overrides, validated; throws BtError ERR_SETTINGS naming the bad field. */
@@ -90,8 +124,23 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
       bad('listenEndpoints', `not HOST:PORT: ${JSON.stringify(ep)}`);
     }
   }
+  if (!(Number.isInteger(s.udpTrackerMaxRetries) && s.udpTrackerMaxRetries >= 0 && s.udpTrackerMaxRetries <= 8)) {
+    bad('udpTrackerMaxRetries', 'must be an integer in 0..8 (BEP 15)');
+  }
+  if (!Array.isArray(s.udpEndpoints)) bad('udpEndpoints', 'must be a list of HOST:PORT');
+  for (const ep of s.udpEndpoints) {
+    try {
+      parseHostPort(ep);
+    } catch {
+      bad('udpEndpoints', `not HOST:PORT: ${JSON.stringify(ep)}`);
+    }
+  }
   if (!/^-[A-Za-z]{2}\d{4}-$/.test(s.peerIdPrefix)) bad('peerIdPrefix', 'must look like -XX0000-');
-  return Object.freeze({ ...s, listenEndpoints: Object.freeze([...s.listenEndpoints]) });
+  return Object.freeze({
+    ...s,
+    listenEndpoints: Object.freeze([...s.listenEndpoints]),
+    udpEndpoints: Object.freeze([...s.udpEndpoints]),
+  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

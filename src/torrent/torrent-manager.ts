@@ -22,6 +22,9 @@ import { equalBytes, formatHostPort, parseHostPort } from '../util/bytes.js';
 import { RateMeter } from '../util/rate.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { Handshake, Message } from '../wire/index.js';
+import type { Tracker, TrackerPeer } from '../tracker/types.js';
+import type { TrackerStatus } from '../tracker/tracker-manager.js';
+import { TrackerManager } from '../tracker/tracker-manager.js';
 import { FrameDecoder, decodeExtendedHandshake, encodeExtendedHandshake } from '../wire/index.js';
 import { Choker } from './choker.js';
 import { PieceReadCache } from './read-cache.js';
@@ -29,8 +32,12 @@ import type { EngineSettings } from './settings.js';
 
 export type TorrentState = 'stopped' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
 
+/** Where a peer's address came from. */
+export type PeerSource = 'manual' | 'tracker' | 'dht' | 'pex' | 'lsd' | 'incoming';
+
 export interface PeerInfo {
   address: string;
+  source: PeerSource;
   client: string | undefined;
   outgoing: boolean;
   transport: string;
@@ -87,11 +94,25 @@ export interface TorrentHost {
   createStorage(meta: Metainfo, downloadDir: string): PieceStorage;
   /** Ask the connection manager to dial candidates now. */
   wantPeers(torrent: TorrentManager): void;
+  /** Builds a Tracker for an announce URL (the engine's TrackerFactory); throws for unsupported schemes. */
+  createTracker(url: string): Tracker;
+  /** The announce `key`, constant for the engine's life. */
+  readonly trackerKey: number;
+  /** Is host:port this engine itself (trackers list the announcing peer too)? */
+  isSelf(host: string, port: number): boolean;
+  /** A tracker told us our address as it sees it. */
+  externalAddress?(address: string, from: string): void;
+}
+
+export interface TorrentOptions {
+  /** Extra tracker tiers, tried after the torrent's own. */
+  trackers?: readonly (readonly string[])[];
 }
 
 interface Candidate {
   host: string;
   port: number;
+  source: PeerSource;
   failures: number;
   nextAttempt: number;
   connecting: boolean;
@@ -105,9 +126,12 @@ interface PeerState extends PickerPeer {
   uploadQueue: BlockRequest[];
   readsInFlight: number;
   snubbed: boolean;
+  source: PeerSource;
 }
 
 const MAX_READS_IN_FLIGHT = 16;
+/** Addresses kept to dial (from trackers, PEX, ...): bounded so a hostile source can't grow it without limit. */
+const MAX_CANDIDATES = 2000;
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 
 export class TorrentManager extends TypedEmitter<TorrentEvents> {
@@ -140,8 +164,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly log: Logger;
   private readonly handler: PeerHandler;
   private readonly host: TorrentHost;
+  private readonly trackerManager: TrackerManager | undefined;
+  /** Figures at stop(), for the `stopped` announce that goes out after the pieces are forgotten. */
+  private stoppedStats: TorrentStats | undefined;
 
-  constructor(host: TorrentHost, meta: Metainfo, downloadDir: string) {
+  constructor(host: TorrentHost, meta: Metainfo, downloadDir: string, opts: TorrentOptions = {}) {
     super();
     this.host = host;
     this.meta = meta;
@@ -155,6 +182,33 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       (i) => this.storage!.read(i, 0, pieceSize(meta.info, i)),
       (i) => pieceSize(meta.info, i),
     );
+    const tiers = [...meta.announceList, ...(opts.trackers ?? [])].filter((t) => t.length > 0);
+    if (tiers.length > 0) {
+      const s = host.settings;
+      this.trackerManager = new TrackerManager({
+        tiers,
+        clock: host.clock,
+        random: host.random,
+        createTracker: (url) => host.createTracker(url),
+        infoHash: meta.infoHash,
+        peerId: host.peerId,
+        key: host.trackerKey,
+        stats: () => {
+          const st = this.stoppedStats ?? this.stats();
+          return { port: host.listenPort(), uploaded: st.uploaded, downloaded: st.downloaded, left: st.left };
+        },
+        numWant: s.trackerNumWant,
+        minIntervalMs: s.trackerMinIntervalMs,
+        retryBaseMs: s.trackerRetryBaseMs,
+        requestTimeoutMs: s.trackerRequestTimeoutMs,
+        stopTimeoutMs: s.trackerStopTimeoutMs,
+        onPeers: (peers) => this.addTrackerPeers(peers),
+        onWarning: (w) => this.emit('warning', w),
+        onResponse: (r, url) => {
+          if (r.externalIp) host.externalAddress?.(r.externalIp, url);
+        },
+      });
+    }
     this.handler = {
       onMessage: (p, m) => this.onMessage(p, m),
       onClose: (p, reason) => this.onPeerClosed(p, reason),
@@ -200,6 +254,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   private async doStart(): Promise<void> {
     this.abort = new AbortController();
+    this.stoppedStats = undefined;
     const signal = this.abort.signal;
     this.errorValue = undefined;
     this.setState('checking');
@@ -222,6 +277,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       } else {
         this.setState('downloading');
       }
+      this.trackerManager?.start({ complete: have.complete });
       this.host.wantPeers(this);
     } catch (e) {
       if (signal.aborted) return;
@@ -240,6 +296,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.abort?.abort();
     this.ticker?.cancel();
     this.ticker = undefined;
+    this.stoppedStats = this.stats();
+    const announced = this.trackerManager?.stop();
     this.closeAllPeers('stopped');
     this.partial.clear();
     this.piecePool.length = 0;
@@ -248,7 +306,13 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.storage = undefined;
     this.picker = undefined;
     if (st) await st.close();
+    await announced;
     if (this.currentState !== 'error') this.setState('stopped');
+  }
+
+  /** Release what outlives stop() (tracker clients); the torrent can't be started again. */
+  dispose(): void {
+    this.trackerManager?.dispose();
   }
 
   private fail(e: unknown): void {
@@ -277,13 +341,44 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   // ------------------------------------------------------------------ peers in and out
 
   /** Add a peer address to try ("ip:port" or "[v6]:port"). */
-  addPeer(address: string): void {
+  addPeer(address: string, source: PeerSource = 'manual'): void {
     const { host, port } = parseHostPort(address);
-    if (port === 0) return;
+    if (this.addCandidate(host, port, source) && this.active) this.host.wantPeers(this);
+  }
+
+  private addCandidate(host: string, port: number, source: PeerSource): boolean {
+    if (port === 0) return false;
     const key = formatHostPort(host, port);
-    if (this.candidates.has(key) || this.peers.has(key) || this.banned.has(key)) return;
-    this.candidates.set(key, { host, port, failures: 0, nextAttempt: 0, connecting: false });
-    if (this.active) this.host.wantPeers(this);
+    if (this.candidates.has(key) || this.peers.has(key) || this.banned.has(key)) return false;
+    if (this.candidates.size >= MAX_CANDIDATES) return false;
+    this.candidates.set(key, { host, port, source, failures: 0, nextAttempt: 0, connecting: false });
+    return true;
+  }
+
+  private addTrackerPeers(peers: TrackerPeer[]): void {
+    let added = 0;
+    for (const p of peers) {
+      // Trackers list the announcing peer too: never dial ourselves.
+      if (this.host.isSelf(p.host, p.port)) continue;
+      if (this.addCandidate(p.host, p.port, 'tracker')) added++;
+    }
+    if (added > 0 && this.active) this.host.wantPeers(this);
+  }
+
+  /** Per-tracker status (announce order): last and next announce, peers, seeders, leechers, last error. */
+  get trackers(): TrackerStatus[] {
+    return this.trackerManager?.status ?? [];
+  }
+
+  /** Announce to the trackers now (respecting their min interval). */
+  announce(): void {
+    this.trackerManager?.announce();
+  }
+
+  /** Scrape the torrent's working tracker. */
+  scrape(opts: { signal?: AbortSignal } = {}): ReturnType<TrackerManager['scrape']> {
+    if (!this.trackerManager) return Promise.reject(new BtError('ERR_TRACKER', 'torrent has no trackers', { op: 'scrape' }));
+    return this.trackerManager.scrape(opts);
   }
 
   get connectedPeers(): number {
@@ -341,6 +436,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (this.banned.has(address)) return refuse('banned');
     if (equalBytes(remote.peerId, this.host.peerId)) {
       this.candidates.delete(address);
+      // Remember it, so a tracker listing us again doesn't make us dial ourselves every announce.
+      if (conn.outgoing) this.banned.add(address);
       return refuse('connected to ourselves');
     }
     if (this.peers.size >= this.host.settings.maxConnectionsPerTorrent) return refuse('torrent connection limit');
@@ -370,6 +467,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       uploadQueue: [],
       readsInFlight: 0,
       snubbed: false,
+      source: cand?.source ?? (conn.outgoing ? 'manual' : 'incoming'),
     };
     this.peers.set(address, st);
     this.sendInitial(st);
@@ -696,6 +794,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }
     if (this.currentState !== 'downloading') return;
     this.setState('seeding');
+    this.trackerManager?.complete();
     this.emit('complete');
     for (const st of [...this.peers.values()]) {
       if (st.isSeed) st.peer.close('both are seeds');
@@ -867,6 +966,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     const n = this.meta.info.pieceCount;
     return [...this.peers.values()].map((st) => ({
       address: st.id,
+      source: st.source,
       client: st.peer.clientName,
       outgoing: st.peer.conn.outgoing,
       transport: st.peer.conn.kind,

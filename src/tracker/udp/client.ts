@@ -41,19 +41,32 @@ export class UdpTrackerClient {
 
   constructor(private readonly o: UdpTrackerClientOptions) {}
 
-  /** Feed one datagram that came from this tracker's address. Bad packets are ignored (a stray or hostile sender). */
-  handlePacket(pkt: Uint8Array): void {
+  /**
+   * Feed one datagram that came from this tracker's address. Returns true when it answered one of our pending
+   * transactions; anything else (a stray, late or hostile packet, another client's reply) is left alone.
+   */
+  handlePacket(pkt: Uint8Array): boolean {
     let r: UdpResponse;
     try {
       r = decodeResponse(pkt, { ipv6: this.o.ipv6 });
-    } catch {
-      return;
+    } catch (e) {
+      // A malformed reply that still names one of our transactions fails that request at once (opentracker answers
+      // an announce for a torrent it does not serve with an 8-byte header only); anything else is ignored.
+      if (pkt.length < 8) return false;
+      const tid = ((pkt[4]! << 24) | (pkt[5]! << 16) | (pkt[6]! << 8) | pkt[7]!) >>> 0;
+      const p = this.pending.get(tid);
+      if (!p) return false;
+      this.pending.delete(tid);
+      p.timer?.cancel();
+      p.reject(e instanceof BtError ? e : new BtError('ERR_TRACKER', `bad UDP tracker reply: ${(e as Error).message}`, { op: 'decode' }));
+      return true;
     }
     const p = this.pending.get(r.transactionId);
-    if (!p) return;
+    if (!p) return false;
     this.pending.delete(r.transactionId);
     p.timer?.cancel();
     p.resolve(r);
+    return true;
   }
 
   async announce(params: AnnounceParams, opts: { signal?: AbortSignal } = {}): Promise<Extract<UdpResponse, { action: 'announce' }>> {

@@ -120,7 +120,7 @@ export function decodeResponse(pkt: Uint8Array, opts: { ipv6?: boolean } = {}): 
       if (pkt.length < 16) bad('connect response shorter than 16 bytes');
       return { action: 'connect', transactionId, connectionId: v.getBigUint64(8) };
     case UdpAction.Announce: {
-      if (pkt.length < 20) bad('announce response shorter than 20 bytes');
+      if (pkt.length < 20) bad(`announce response of ${pkt.length} bytes, shorter than 20 (the tracker may not serve this torrent)`);
       const entry = opts.ipv6 ? 18 : 6;
       const body = pkt.length - 20;
       if (body % entry !== 0) bad(`announce peer list of ${body} bytes is not a multiple of ${entry}`);
