@@ -12,3 +12,8 @@ export type { Logger, LogLevel } from './core/logger.js';
 export { parseTorrent, parseMagnet, formatMagnet, describeTorrent, formatBytes } from './metainfo/index.js';
 export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile } from './metainfo/types.js';
 export { createTorrentFromPath } from './storage/create-torrent.js';
+export { TrackerFactory } from './tracker/factory.js';
+export type { TrackerCreator } from './tracker/factory.js';
+export type { TrackerStatus, TrackerState } from './tracker/tracker-manager.js';
+export type { AnnounceEvent, AnnounceRequest, AnnounceResponse, ScrapeResponse, Tracker, TrackerPeer } from './tracker/types.js';
+export type { PeerSource, TorrentOptions } from './torrent/torrent-manager.js';

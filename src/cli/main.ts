@@ -17,7 +17,7 @@ import {
   parseMagnet,
   parseTorrent,
 } from '../index.js';
-import type { EngineSettings, Logger, Metainfo, TorrentManager, TorrentStats } from '../index.js';
+import type { EngineSettings, Logger, Metainfo, TorrentManager, TorrentStats, TrackerStatus } from '../index.js';
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, BAD_TORRENT: 3, INTERRUPTED: 130 } as const;
 
@@ -72,10 +72,51 @@ function makeLogger(verbose: boolean | undefined): Logger {
   return new TextLogger(verbose ? 'debug' : 'warn', (line) => process.stderr.write(`${line}\n`));
 }
 
-function listenSettings(opts: { port?: number; listen?: string[] }): Partial<EngineSettings> {
-  if (opts.listen && opts.listen.length > 0) return { listenEndpoints: opts.listen };
-  const port = opts.port ?? 6881;
-  return { listenEndpoints: [`0.0.0.0:${port}`, `[::]:${port}`] };
+function engineSettings(opts: { port?: number; listen?: string[]; trackerTimeout?: number }): Partial<EngineSettings> {
+  const s: Partial<EngineSettings> = {};
+  if (opts.listen && opts.listen.length > 0) s.listenEndpoints = opts.listen;
+  else {
+    const port = opts.port ?? 6881;
+    s.listenEndpoints = [`0.0.0.0:${port}`, `[::]:${port}`];
+  }
+  if (opts.trackerTimeout !== undefined) {
+    // One bound for any announce: HTTP's own timeout, and BEP 15's first UDP timeout scaled so its
+    // retransmissions (1 + 2 + 4 x base) fit inside it.
+    s.trackerRequestTimeoutMs = opts.trackerTimeout;
+    s.trackerHttpTimeoutMs = opts.trackerTimeout;
+    s.udpTrackerBaseTimeoutMs = Math.max(1, Math.floor(opts.trackerTimeout / 7));
+  }
+  return s;
+}
+
+/** A tracker's status as one JSON object (times as seconds from now). */
+function trackerJson(tr: TrackerStatus, now: number): Record<string, unknown> {
+  return {
+    url: tr.url,
+    tier: tr.tier,
+    state: tr.state,
+    peers: tr.peersReceived,
+    totalPeers: tr.totalPeersReceived,
+    seeders: tr.seeders ?? null,
+    leechers: tr.leechers ?? null,
+    lastAnnounce: tr.lastAnnounce === undefined ? null : Math.round((tr.lastAnnounce - now) / 1000),
+    nextAnnounce: tr.nextAnnounce === undefined ? null : Math.max(0, Math.round((tr.nextAnnounce - now) / 1000)),
+    error: tr.lastError ?? null,
+    warning: tr.warning ?? null,
+  };
+}
+
+/** A tracker's status as one line of text. */
+function trackerLine(tr: TrackerStatus, now: number): string {
+  const parts = [`tracker ${tr.url} (tier ${tr.tier + 1}): ${tr.state}`];
+  if (tr.state === 'working') {
+    parts.push(`${tr.peersReceived} peers`);
+    if (tr.seeders !== undefined || tr.leechers !== undefined) parts.push(`${tr.seeders ?? '?'} seeders, ${tr.leechers ?? '?'} leechers`);
+  }
+  if (tr.lastError) parts.push(`error: ${tr.lastError}`);
+  if (tr.warning) parts.push(`warning: ${tr.warning}`);
+  if (tr.nextAnnounce !== undefined) parts.push(`next announce in ${fmtEta(Math.max(0, (tr.nextAnnounce - now) / 1000))}`);
+  return parts.join(', ');
 }
 
 const fmtBytes = formatBytes;
@@ -96,6 +137,8 @@ class Reporter {
   private bar: cliProgress.SingleBar | undefined;
   private timer: NodeJS.Timeout | undefined;
   private started = Date.now();
+  /** Last reported state, error and peer count per tracker URL, to report each change once. */
+  private readonly trackerSeen = new Map<string, string>();
 
   constructor(
     private readonly mode: ProgressMode,
@@ -145,6 +188,16 @@ class Reporter {
     this.timer = timer;
   }
 
+  /** Report a tracker's new status, unless nothing worth saying changed since the last report. */
+  tracker(tr: TrackerStatus): void {
+    const key = `${tr.state}|${tr.lastError ?? ''}|${tr.totalPeersReceived}|${tr.warning ?? ''}`;
+    if (this.trackerSeen.get(tr.url) === key) return;
+    this.trackerSeen.set(tr.url, key);
+    const now = Date.now();
+    this.json({ event: 'tracker', ...trackerJson(tr, now) });
+    this.line(trackerLine(tr, now));
+  }
+
   update(): void {
     const s = this.t.stats();
     if (this.mode === 'json') {
@@ -160,6 +213,7 @@ class Reporter {
         upRate: Math.round(s.uploadRate),
         peers: s.peers,
         eta: s.eta === undefined ? null : Math.round(s.eta),
+        trackers: this.t.trackers.map((tr) => trackerJson(tr, Date.now())),
       });
     } else if (this.mode === 'bar') {
       this.bar?.update(Math.floor(s.progress * 1000) / 10, this.payload(s));
@@ -207,6 +261,7 @@ function reportEvents(t: TorrentManager, r: Reporter): void {
   t.on('warning', (message) => {
     r.json({ event: 'warning', message });
   });
+  t.on('tracker', (status) => r.tracker(status));
 }
 
 /** Resolve on SIGINT/SIGTERM (once). */
@@ -247,6 +302,8 @@ async function startEngine(
 
 interface RunOpts {
   progressInterval?: number;
+  tracker: string[];
+  trackerTimeout?: number;
   port?: number;
   listen?: string[];
   peer: string[];
@@ -256,8 +313,8 @@ interface RunOpts {
 
 async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean }): Promise<number> {
   const meta = loadTorrent(file);
-  const engine = await startEngine(listenSettings(opts), opts.verbose);
-  const t = await engine.addTorrent(meta, { downloadDir: opts.output, peers: opts.peer });
+  const engine = await startEngine(engineSettings(opts), opts.verbose);
+  const t = await engine.addTorrent(meta, { downloadDir: opts.output, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   r.line(`downloading ${meta.info.name} (${fmtBytes(meta.info.totalLength)}, ${meta.info.pieceCount} pieces) to ${opts.output}, listening on port ${engine.listenPort}`);
@@ -293,8 +350,8 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
 
 async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<number> {
   const meta = loadTorrent(file);
-  const engine = await startEngine(listenSettings(opts), opts.verbose);
-  const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer });
+  const engine = await startEngine(engineSettings(opts), opts.verbose);
+  const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   const sig = onSignal();
@@ -387,6 +444,8 @@ function program(): Command {
       .addOption(new Option('--port <n>', 'TCP port to listen on (IPv4 and IPv6)').argParser(parsePort))
       .option('--listen <host:port>', 'listen endpoint (repeatable; overrides --port)', collect, [])
       .option('--peer <host:port>', 'peer to connect to (repeatable)', collect, [])
+      .option('--tracker <url>', "extra tracker announce URL (repeatable; one tier each, after the torrent's own)", collect, [])
+      .addOption(new Option('--tracker-timeout <ms>', 'bound on one tracker announce (HTTP and UDP)').argParser(parsePositiveInt))
       .option('--json', 'machine-readable progress: one JSON object per line')
       .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
       .option('-v, --verbose', 'debug logging on stderr');

@@ -77,6 +77,8 @@ export interface TorrentEvents {
   'peer-disconnected': [address: string, reason: string];
   'peer-banned': [address: string, reason: string];
   complete: [];
+  /** A tracker answered, failed or was told `stopped` (its status after the change). */
+  tracker: [status: TrackerStatus];
   warning: [message: string];
   error: [error: BtError];
 }
@@ -204,6 +206,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         stopTimeoutMs: s.trackerStopTimeoutMs,
         onPeers: (peers) => this.addTrackerPeers(peers),
         onWarning: (w) => this.emit('warning', w),
+        onStatus: (st) => this.emit('tracker', st),
         onResponse: (r, url) => {
           if (r.externalIp) host.externalAddress?.(r.externalIp, url);
         },

@@ -76,6 +76,8 @@ export interface TrackerManagerOptions {
   stopTimeoutMs?: number;
   onPeers: (peers: TrackerPeer[], url: string) => void;
   onWarning?: (message: string) => void;
+  /** A tracker's status after it answered, failed, or was told `stopped`. */
+  onStatus?: (status: TrackerStatus) => void;
   /** Every answer, for the engine (external ip). */
   onResponse?: (r: AnnounceResponse, url: string) => void;
 }
@@ -93,7 +95,7 @@ interface Entry {
 
 export class TrackerManager {
   private readonly tiers: Entry[][] = [];
-  private readonly o: Required<Omit<TrackerManagerOptions, 'onWarning' | 'onResponse' | 'crypto'>> & TrackerManagerOptions;
+  private readonly o: Required<Omit<TrackerManagerOptions, 'onWarning' | 'onResponse' | 'onStatus' | 'crypto'>> & TrackerManagerOptions;
   private timer: Timer | undefined;
   private running: Promise<void> | undefined;
   private abort: AbortController | undefined;
@@ -153,11 +155,15 @@ export class TrackerManager {
 
   /** Trackers in announce order, with their status (copies). */
   get status(): TrackerStatus[] {
-    return this.tiers.flat().map((e) => ({
-      ...e.status,
-      events: [...e.status.events],
-      nextAnnounce: this.nextFor(e),
-    }));
+    return this.tiers.flat().map((e) => this.snapshot(e));
+  }
+
+  private snapshot(e: Entry): TrackerStatus {
+    return { ...e.status, events: [...e.status.events], nextAnnounce: this.nextFor(e) };
+  }
+
+  private changed(e: Entry): void {
+    this.o.onStatus?.(this.snapshot(e));
   }
 
   /** True when at least one tracker can be used. */
@@ -223,6 +229,7 @@ export class TrackerManager {
         } catch (err) {
           e.status.lastError = `stopped: ${(err as Error).message}`;
         }
+        this.changed(e);
       }),
     );
     t.cancel();
@@ -358,6 +365,7 @@ export class TrackerManager {
       this.completedPending = false;
       this.completedSent = true;
     }
+    this.changed(e);
     if (r.warning) this.o.onWarning?.(`tracker ${e.url} warns: ${r.warning}`);
     this.o.onResponse?.(r, e.url);
     if (r.peers.length > 0) this.o.onPeers(r.peers, e.url);
@@ -370,6 +378,7 @@ export class TrackerManager {
     st.lastError = err.message;
     const backoff = Math.min(this.o.retryMaxMs, this.o.retryBaseMs * 2 ** Math.min(20, st.failures - 1));
     e.retryAt = this.o.clock.now() + backoff;
+    this.changed(e);
   }
 
   private pushEvent(e: Entry, ev: AnnounceEvent): void {

@@ -77,7 +77,7 @@ def settings(a):
         "allow_multiple_connections_per_ip": True,
         "alert_mask": (lt.alert.category_t.error_notification | lt.alert.category_t.status_notification
                        | lt.alert.category_t.connect_notification | lt.alert.category_t.peer_notification
-                       | lt.alert.category_t.storage_notification),
+                       | lt.alert.category_t.storage_notification | lt.alert.category_t.tracker_notification),
         "alert_queue_size": 100000,
         "user_agent": "torrentkit-interop/libtorrent-" + lt.__version__,
         # quick on loopback
@@ -194,6 +194,8 @@ def cmd_run(a):
                     ts = h.status()
                     emit("finished", seconds=round(time.time() - t_added, 3), down=ts.total_payload_download,
                          up=ts.total_payload_upload)
+            elif w in ("tracker_reply", "tracker_error", "tracker_warning", "scrape_reply", "scrape_failed"):
+                emit(w, url=getattr(al, "url", ""), msg=al.message())
             elif w in ("peer_ban", "peer_blocked", "torrent_checked", "state_changed", "metadata_failed",
                        "storage_moved_failed", "fastresume_rejected"):
                 emit(w, msg=al.message())

@@ -8,7 +8,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 'torrentkit' | 'gnu-time';
+export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 'torrentkit' | 'gnu-time' | 'opentracker' | 'bittorrent-tracker' | 'root';
 
 /** Debian's python: the pyenv python3 on PATH cannot import libtorrent. */
 export const LT_PYTHON = process.env.LT_PY ?? '/usr/bin/python3';
@@ -35,6 +35,19 @@ export function tkCliPath(): string {
 export function tkCliCommand(): [string, string[]] {
   const cli = tkCliPath();
   return /\.[cm]?js$/.test(cli) ? [process.execPath, [cli]] : [cli, []];
+}
+
+/**
+ * npm test tools installed outside the project's own dependencies (scripts/install-test-tools.sh): packages
+ * that cannot be installed by `npm ci` offline. $TK_NPM_TOOLS overrides `<repo>/.tools/npm`.
+ */
+export function npmToolsDir(): string {
+  return process.env.TK_NPM_TOOLS || join(repoRoot(), '.tools', 'npm');
+}
+
+/** The server entry of the npm `bittorrent-tracker` package. */
+export function btTrackerServerJs(): string {
+  return join(npmToolsDir(), 'node_modules', 'bittorrent-tracker', 'server.js');
 }
 
 /** Absolute path of an executable on PATH, or undefined. */
@@ -76,6 +89,15 @@ export function whyMissing(tool: Tool): string | null {
       break;
     case 'gnu-time':
       if (!existsSync('/usr/bin/time')) reason = 'GNU time not installed: apt-get install time';
+      break;
+    case 'opentracker':
+      if (!which('opentracker') && !existsSync('/usr/bin/opentracker')) reason = 'opentracker not installed: apt-get install opentracker';
+      break;
+    case 'bittorrent-tracker':
+      if (!existsSync(btTrackerServerJs())) reason = `npm bittorrent-tracker not installed at ${btTrackerServerJs()}: bash scripts/install-test-tools.sh`;
+      break;
+    case 'root':
+      if (process.getuid?.() !== 0) reason = 'needs root (opentracker chroots; network namespaces)';
       break;
     case 'torrentkit':
       if (!existsSync(tkCliPath())) reason = `torrentkit CLI not built (${tkCliPath()} missing): npm run build`;

@@ -317,8 +317,22 @@ export function parseScrapeResponse(body: Uint8Array, infoHash: Uint8Array): Scr
   const d = decodeReply(body, 'scrape');
   const files = own(d, 'files');
   if (files !== undefined && !isDict(files)) return fail("tracker scrape reply's files is not a dictionary");
-  const entry = files === undefined ? undefined : own(files, bytesToLatin1(infoHash));
+  const entry = files === undefined ? undefined : scrapeEntry(files, infoHash);
   if (entry === undefined) return fail('tracker does not know this torrent');
   if (!isDict(entry)) return fail("tracker scrape reply's entry for this torrent is not a dictionary");
   return { seeders: count(entry, 'complete') ?? 0, leechers: count(entry, 'incomplete') ?? 0, completed: count(entry, 'downloaded') ?? 0 };
+}
+
+/**
+ * The `files` entry for an info-hash: keyed by the raw 20 bytes (BEP 48), or, as some trackers send it, by
+ * those bytes taken as Latin-1 characters and encoded as UTF-8 (the npm bittorrent-tracker server does
+ * this), or by the hex form.
+ */
+function scrapeEntry(files: BDict, infoHash: Uint8Array): BValue | undefined {
+  const raw = bytesToLatin1(infoHash);
+  return (
+    own(files, raw) ??
+    own(files, bytesToLatin1(new TextEncoder().encode(raw))) ??
+    own(files, Array.from(infoHash, (b) => b.toString(16).padStart(2, '0')).join(''))
+  );
 }

@@ -290,3 +290,15 @@ test('hostile replies never throw anything but ERR_TRACKER (property)', () => {
     }),
   );
 });
+
+test('scrape reply keyed by the UTF-8 form of the hash (npm bittorrent-tracker) or by hex', () => {
+  const ih = new Uint8Array(20).map((_, i) => 0xf0 - i * 7);
+  const latin1 = String.fromCharCode(...ih);
+  const utf8Key = Buffer.from(latin1, 'utf8').toString('latin1');
+  const body = (key: string): Uint8Array =>
+    new Uint8Array(Buffer.concat([Buffer.from(`d5:filesd${Buffer.byteLength(key, 'latin1')}:`), Buffer.from(key, 'latin1'), Buffer.from('d8:completei3e10:incompletei4e10:downloadedi5eeee')]));
+  for (const key of [latin1, utf8Key, Buffer.from(ih).toString('hex')]) {
+    assert.deepEqual(parseScrapeResponse(body(key), ih), { seeders: 3, leechers: 4, completed: 5 });
+  }
+  assert.throws(() => parseScrapeResponse(body('x'.repeat(20)), ih), /does not know this torrent/);
+});
