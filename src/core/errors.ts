@@ -22,7 +22,8 @@ export type BtErrorCode =
   | 'ERR_STATE'
   | 'ERR_TRACKER'
   | 'ERR_LISTEN'
-  | 'ERR_UNSUPPORTED';
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_METADATA';
 
 export type BtOp =
   | 'decode'

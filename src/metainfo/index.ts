@@ -10,3 +10,14 @@ export { isSafePathComponent, assertSafePathComponent, unsafeComponentReason } f
 export { fileIndexAt, fileSlices, pieceFileSlices, filePieceRange } from './layout.js';
 export type { FileSlice } from './layout.js';
 export { describeTorrent, formatBytes } from './describe.js';
+export { metainfoFromInfoBytes } from './parse-torrent.js';
+export type { MetainfoFromInfoOptions } from './parse-torrent.js';
+export {
+  MetadataAssembler,
+  METADATA_PIECE_SIZE,
+  DEFAULT_MAX_METADATA_SIZE,
+  checkMetadataSize,
+  metadataPieceCount,
+  metadataPieceLength,
+} from './metadata-assembler.js';
+export type { MetadataAssemblerOptions, MetadataDataResult, ExpiredRequest } from './metadata-assembler.js';

@@ -5,7 +5,7 @@
  */
 import { BtError } from '../core/errors.js';
 import { toHex } from '../util/bytes.js';
-import { bdecodeTorrent, getBytes, getDict, getInt, getList, isBytes, isDict, isList, utf8Lossy, utf8OrUndefined } from '../bencode/index.js';
+import { bdecode, bdecodeTorrent, getBytes, getDict, getInt, getList, isBytes, isDict, isList, utf8Lossy, utf8OrUndefined } from '../bencode/index.js';
 import type { BDict, BValue } from '../bencode/index.js';
 import { assertSafePathComponent, isSafePathComponent } from './safe-path.js';
 import { infoHashOf } from './info-hash.js';
@@ -241,5 +241,52 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     comment: commentPick,
     createdBy: str(field(top, 'created by')),
     creationDate: typeof cd === 'number' ? cd : undefined,
+  };
+}
+
+export interface MetainfoFromInfoOptions {
+  /** Trackers (e.g. a magnet link's `tr` values): each becomes its own BEP 12 tier, in order. */
+  trackers?: readonly string[];
+  /** Web seeds (BEP 19; a magnet link's `ws` values). */
+  urlList?: readonly string[];
+  /** When given, the SHA-1 of infoBytes must equal it (BtError ERR_HASH otherwise). */
+  infoHash?: Uint8Array;
+}
+
+/**
+ * Build a Metainfo from the bencoded info dictionary alone, as fetched with BEP 9 ut_metadata. The
+ * bytes must be exactly one bencoded dictionary (they are the info-hash's preimage). Throws BtError:
+ * ERR_BENCODE for malformed bencoding, ERR_METAINFO / ERR_UNSAFE_PATH for invalid content, ERR_HASH when
+ * `infoHash` is given and does not match.
+ */
+export function metainfoFromInfoBytes(infoBytes: Uint8Array, opts: MetainfoFromInfoOptions = {}): Metainfo {
+  const infoHash = infoHashOf(infoBytes);
+  if (opts.infoHash !== undefined && toHex(opts.infoHash) !== toHex(infoHash)) {
+    throw new BtError('ERR_HASH', `info dictionary hashes to ${toHex(infoHash)}, expected ${toHex(opts.infoHash)}`, { op: 'hash', field: 'info' });
+  }
+  if (infoBytes.length === 0 || infoBytes[0] !== 0x64 /* 'd' */) bad('info', 'expected a dictionary');
+  const infoDict = bdecode(infoBytes);
+  if (!isDict(infoDict)) bad('info', 'expected a dictionary');
+  const info = parseInfo(infoDict);
+  const seen = new Set<string>();
+  const announceList: string[][] = [];
+  for (const t of opts.trackers ?? []) {
+    const s = typeof t === 'string' ? t.trim() : '';
+    if (s.length === 0 || seen.has(s)) continue;
+    seen.add(s);
+    announceList.push([s]);
+  }
+  return {
+    infoHash,
+    infoHashHex: toHex(infoHash),
+    infoBytes: infoBytes.slice(),
+    info,
+    announce: announceList[0]?.[0],
+    announceList,
+    nodes: [],
+    urlList: [...new Set(opts.urlList ?? [])],
+    comment: undefined,
+    createdBy: undefined,
+    creationDate: undefined,
   };
 }

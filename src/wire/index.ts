@@ -32,3 +32,28 @@ export { FrameDecoder, suggestedMaxMessageLength } from './frame-decoder.js';
 export type { FrameDecoderOptions, FrameResult } from './frame-decoder.js';
 export { encodeExtendedHandshake, decodeExtendedHandshake, MAX_EXTENDED_HANDSHAKE_LENGTH } from './extended.js';
 export type { ExtendedHandshake } from './extended.js';
+export {
+  METADATA_PIECE_SIZE,
+  DEFAULT_MAX_METADATA_SIZE,
+  UtMetadataType,
+  metadataPieceCount,
+  metadataPieceLength,
+  checkMetadataSize,
+  encodeUtMetadata,
+  decodeUtMetadata,
+  serveMetadata,
+} from './ut-metadata.js';
+export type { UtMetadataMessage, UtMetadataDecodeOptions } from './ut-metadata.js';
+export {
+  PexFlags,
+  PexTracker,
+  pexPeerKey,
+  encodeUtPex,
+  decodeUtPex,
+  DEFAULT_MAX_PEX_PEERS_PER_FAMILY,
+  MAX_PEX_PAYLOAD_LENGTH,
+  PEX_MAX_ADDED,
+  PEX_MAX_DROPPED,
+  PEX_MIN_INTERVAL_MS,
+} from './ut-pex.js';
+export type { PexPeer, PexMessage, PexTrackerOptions, UtPexDecodeOptions } from './ut-pex.js';
