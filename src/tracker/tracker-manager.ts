@@ -106,6 +106,7 @@ export class TrackerManager {
   private again = false;
   private nextRoundAt: number | undefined;
   private disposed = false;
+  private unsupportedReported = false;
 
   constructor(opts: TrackerManagerOptions) {
     this.o = {
@@ -137,9 +138,9 @@ export class TrackerManager {
         try {
           e.tracker = opts.createTracker(url);
         } catch (err) {
+          // Reported once, at the first start (when someone listens).
           e.status.state = 'unsupported';
           e.status.lastError = (err as Error).message;
-          opts.onWarning?.(`tracker ${url} skipped: ${(err as Error).message}`);
         }
         tier.push(e);
       }
@@ -175,6 +176,12 @@ export class TrackerManager {
   start(opts: { complete?: boolean } = {}): void {
     if (this.disposed || this.active) return;
     this.active = true;
+    if (!this.unsupportedReported) {
+      this.unsupportedReported = true;
+      for (const e of this.tiers.flat()) {
+        if (e.status.state === 'unsupported') this.o.onWarning?.(`tracker ${e.url} skipped: ${e.status.lastError ?? 'unsupported'}`);
+      }
+    }
     this.completeAtStart = opts.complete ?? false;
     this.schedule(0);
   }

@@ -246,10 +246,13 @@ test('stop during a hanging announce returns promptly', async () => {
 
 test('unknown scheme is reported once and skipped; the others still work', async () => {
   const s = setup([['wss://x/announce', 'http://a/announce']]);
+  assert.equal(s.warnings.length, 0, 'reported at start, when the torrent has listeners');
+  s.m.start();
   assert.equal(s.warnings.length, 1);
   assert.match(s.warnings[0]!, /unsupported tracker scheme "wss:"/);
-  s.m.start();
   await s.step(0);
+  await s.m.stop();
+  s.m.start();
   await s.step(3600_000);
   const st = new Map(s.m.status.map((x) => [x.url, x]));
   assert.equal(st.get('wss://x/announce')!.state, 'unsupported');
