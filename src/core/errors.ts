@@ -23,7 +23,8 @@ export type BtErrorCode =
   | 'ERR_TRACKER'
   | 'ERR_LISTEN'
   | 'ERR_UNSUPPORTED'
-  | 'ERR_METADATA';
+  | 'ERR_METADATA'
+  | 'ERR_MSE';
 
 export type BtOp =
   | 'decode'
