@@ -53,6 +53,8 @@ export default tseslint.config(
       'src/peer/**/*.ts',
       'src/torrent/**/*.ts',
       'src/tracker/udp/**/*.ts',
+      'src/lsd/codec.ts',
+      'src/lsd/service.ts',
     ],
     rules: NO_IO,
   },
