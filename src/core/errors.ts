@@ -22,6 +22,7 @@ export type BtErrorCode =
   | 'ERR_STATE'
   | 'ERR_TRACKER'
   | 'ERR_LISTEN'
+  | 'ERR_UTP'
   | 'ERR_UNSUPPORTED'
   | 'ERR_METADATA'
   | 'ERR_MSE';
