@@ -46,7 +46,10 @@ export type BtOp =
   | 'stop'
   | 'announce'
   | 'scrape'
-  | 'resolve';
+  | 'resolve'
+  | 'discover'
+  | 'map'
+  | 'unmap';
 
 export class BtError extends Error {
   readonly code: BtErrorCode;

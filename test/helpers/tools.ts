@@ -8,7 +8,14 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 'torrentkit' | 'gnu-time' | 'opentracker' | 'bittorrent-tracker' | 'root';
+export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 'torrentkit' | 'gnu-time' | 'opentracker' | 'bittorrent-tracker' | 'root'
+  // the port-forwarding router (test/helpers/upnp-router.ts)
+  | 'netns'
+  | 'miniupnpd'
+  | 'nftables'
+  | 'stund'
+  | 'miniupnpc'
+  | 'natpmpc';
 
 /** Debian's python: the pyenv python3 on PATH cannot import libtorrent. */
 export const LT_PYTHON = process.env.LT_PY ?? '/usr/bin/python3';
@@ -98,6 +105,27 @@ export function whyMissing(tool: Tool): string | null {
       break;
     case 'root':
       if (process.getuid?.() !== 0) reason = 'needs root (opentracker chroots; network namespaces)';
+      break;
+    case 'netns': {
+      if (process.getuid?.() !== 0) reason = 'needs root (network namespaces)';
+      else if (!which('ip')) reason = 'ip not installed: apt-get install iproute2';
+      else if (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 }).status !== 0) reason = '`ip netns` does not work here';
+      break;
+    }
+    case 'miniupnpd':
+      if (!which('miniupnpd')) reason = 'miniupnpd not installed: apt-get install miniupnpd miniupnpd-nftables';
+      break;
+    case 'nftables':
+      if (!which('nft')) reason = 'nft not installed: apt-get install nftables';
+      break;
+    case 'stund':
+      if (!which('stund')) reason = 'stund not installed: apt-get install stun-server';
+      break;
+    case 'miniupnpc':
+      if (!which('upnpc')) reason = 'upnpc not installed: apt-get install miniupnpc';
+      break;
+    case 'natpmpc':
+      if (!which('natpmpc')) reason = 'natpmpc not installed: apt-get install natpmpc';
       break;
     case 'torrentkit':
       if (!existsSync(tkCliPath())) reason = `torrentkit CLI not built (${tkCliPath()} missing): npm run build`;

@@ -1,0 +1,4 @@
+export * from './codec.js';
+export * from './pcp-codec.js';
+export * from './route.js';
+export * from './client.js';
