@@ -24,6 +24,7 @@ export type BtErrorCode =
   | 'ERR_LISTEN'
   | 'ERR_UTP'
   | 'ERR_UNSUPPORTED'
+  | 'ERR_NAT'
   | 'ERR_METADATA'
   | 'ERR_MSE';
 
