@@ -134,11 +134,14 @@ export class Ledbat {
         return;
       }
     }
-    let offTarget = (this.targetUs - delay) / this.targetUs;
-    if (offTarget < -1) offTarget = -1;
+    // RFC 6817: off_target is not clamped below, so the further above target the faster we yield, but the
+    // decrease is bounded to TCP's (at most half the window per RTT: half of each ACK's bytes).
+    const offTarget = (this.targetUs - delay) / this.targetUs;
     if (offTarget > 0 && !cwndLimited) return;
     const windowFactor = Math.min(ackedBytes, this.cwnd) / this.cwnd;
-    this.cwnd += this.gainBytes * offTarget * windowFactor;
+    let delta = this.gainBytes * offTarget * windowFactor;
+    if (delta < -ackedBytes / 2) delta = -ackedBytes / 2;
+    this.cwnd += delta;
     if (this.cwnd < this.minCwnd) this.cwnd = this.minCwnd;
     if (this.cwnd > this.maxCwnd) this.cwnd = this.maxCwnd;
   }
