@@ -4,7 +4,9 @@
 Run it with Debian's /usr/bin/python3: other pythons on PATH (pyenv) cannot import libtorrent.
 
 Loopback-safe: DHT, LSD, UPnP and NAT-PMP are OFF and the DHT bootstrap list is empty (libtorrent's
-defaults would reach the internet); several connections per IP are allowed (everything is 127.0.0.1);
+defaults would reach the internet; --lsd turns LSD on, multicast on the listen interface without subnet
+broadcast: use it only inside the loopback-only namespace); several connections per IP are allowed
+(everything is 127.0.0.1);
 the transport is TCP only unless --transport says otherwise (libtorrent prefers uTP, which is ~10x slower
 on loopback).
 
@@ -15,9 +17,10 @@ on loopback).
         (--seed T --data DIR [--no-seed-mode] | --download T --save DIR)
         [--peer HOST:PORT]... [--until finished|never] [--timeout S] [--upload-limit BPS]
         [--encryption enabled|disabled|forced] [--transport tcp|utp|both] [--set key=value]...
+        [--lsd [--lsd-interval S]]
         Prints one JSON object per line: session, listening, torrent_added, peer_connected,
-        peer_disconnected, status (every --stats-interval s), hash_failed, torrent_error, file_error,
-        finished (with seconds since the torrent was added), until_met, timeout.
+        peer_disconnected, lsd_peer (with --lsd), status (every --stats-interval s), hash_failed,
+        torrent_error, file_error, finished (with seconds since the torrent was added), until_met, timeout.
 
 Exit status: 0 when --until is met (or --until never reaches its timeout / SIGTERM), 1 on timeout or a
 torrent error, 2 on usage errors.
@@ -25,6 +28,7 @@ torrent error, 2 on usage errors.
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -69,11 +73,12 @@ def settings(a):
         "listen_interfaces": a.listen,
         "outgoing_interfaces": "",
         "enable_dht": False,
-        "enable_lsd": False,
+        "enable_lsd": bool(a.lsd),
         "enable_upnp": False,
         "enable_natpmp": False,
         "dht_bootstrap_nodes": "",
         "broadcast_lsd": False,
+        "local_service_announce_interval": a.lsd_interval,
         "allow_multiple_connections_per_ip": True,
         "alert_mask": (lt.alert.category_t.error_notification | lt.alert.category_t.status_notification
                        | lt.alert.category_t.connect_notification | lt.alert.category_t.peer_notification
@@ -134,7 +139,9 @@ def cmd_run(a):
     flags = atp.flags
     flags &= ~lt.torrent_flags.auto_managed
     flags &= ~lt.torrent_flags.paused
-    flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
+    flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_pex
+    if not a.lsd:
+        flags |= lt.torrent_flags.disable_lsd
     if a.seed and a.seed_mode:
         flags |= lt.torrent_flags.seed_mode
     atp.flags = flags
@@ -179,6 +186,11 @@ def cmd_run(a):
                 failed = "listen_failed"
             elif w == "peer_connect" or w == "incoming_connection":
                 emit(w, msg=al.message())
+            elif w == "lsd_peer":
+                # The Debian binding has no lsd_peer_alert class (a bare alert): the peer is in the message,
+                # "<name> peer [ 127.0.0.1:7000 client: ... ] ...".
+                m = re.search(r"\[ (\S+) ", al.message())
+                emit("lsd_peer", ip=m.group(1) if m else None, infohash=str(atp.ti.info_hash()), msg=al.message())
             elif w == "peer_disconnected":
                 emit("peer_disconnected", msg=al.message())
             elif w == "peer_error":
@@ -248,6 +260,8 @@ def main():
     r.add_argument("--encryption", choices=["enabled", "disabled", "forced"], default="enabled")
     r.add_argument("--stats-interval", type=float, default=1.0)
     r.add_argument("--set", action="append", help="extra settings_pack key=value (repeatable)")
+    r.add_argument("--lsd", action="store_true", help="enable Local Service Discovery (BEP 14; loopback namespace only)")
+    r.add_argument("--lsd-interval", type=int, default=5, help="local_service_announce_interval (s) with --lsd")
     a = p.parse_args()
     return cmd_make(a) if a.cmd == "make" else cmd_run(a)
 

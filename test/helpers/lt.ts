@@ -119,6 +119,9 @@ export interface LtRunOptions {
   seedMode?: boolean;
   /** Downloader: exit once finished (default) or keep running. */
   until?: 'finished' | 'never';
+  /** BEP 14 LSD on, announcing every lsdIntervalSec (default 5) s; emits lsd_peer events. Loopback namespace only. */
+  lsd?: boolean;
+  lsdIntervalSec?: number;
 }
 
 function runArgs(o: LtRunOptions): string[] {
@@ -128,6 +131,7 @@ function runArgs(o: LtRunOptions): string[] {
   if (o.uploadLimit) args.push('--upload-limit', String(o.uploadLimit));
   if (o.downloadLimit) args.push('--download-limit', String(o.downloadLimit));
   for (const s of o.set ?? []) args.push('--set', s);
+  if (o.lsd) args.push('--lsd', '--lsd-interval', String(o.lsdIntervalSec ?? 5));
   return args;
 }
 
