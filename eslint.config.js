@@ -55,6 +55,7 @@ export default tseslint.config(
       'src/tracker/udp/**/*.ts',
       'src/lsd/codec.ts',
       'src/lsd/service.ts',
+      'src/dht/**/*.ts',
     ],
     rules: NO_IO,
   },
