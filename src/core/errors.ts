@@ -25,6 +25,7 @@ export type BtErrorCode =
   | 'ERR_UTP'
   | 'ERR_UNSUPPORTED'
   | 'ERR_NAT'
+  | 'ERR_DHT'
   | 'ERR_METADATA'
   | 'ERR_MSE';
 
