@@ -232,7 +232,7 @@ export class DhtNode extends TypedEmitter<DhtEvents> {
       maxInfoHashes: opts.maxInfoHashes,
       maxPeers: opts.maxStoredPeers,
     });
-    this.nextT = this.random.int(0x10000) << 16;
+    this.nextT = this.random.int(0x10000) * 0x10000;
   }
 
   private newTable(): RoutingTable {
