@@ -4,7 +4,7 @@
  *
  * stdout: one JSON object per line: {"ev":"status"|"mapping"|"external"|"disposed"|"ready", "t": ms since
  * start, ...}. SIGTERM (or SIGINT) disposes the forwarder (removing every mapping), prints "disposed" with
- * the time it took, and exits 0. Debug logs go to stderr.
+ * the time it took, and exits 0. SIGUSR1 calls setPorts(portsOnUsr1). Debug logs go to stderr.
  */
 import { TextLogger } from '../../src/core/logger.js';
 import { createNodePortForwarder } from '../../src/nat/index.js';
@@ -12,6 +12,8 @@ import type { NodePortForwarderOptions, PortSet } from '../../src/nat/index.js';
 
 interface ClientConfig extends Omit<NodePortForwarderOptions, 'logger'> {
   ports: PortSet;
+  /** SIGUSR1 switches to these ports (a port change while running). */
+  portsOnUsr1?: PortSet;
   /** Exit by itself after this long (a safety net; default 120 s). */
   maxRunMs?: number;
 }
@@ -23,7 +25,7 @@ const out = (ev: string, data: Record<string, unknown> = {}): void => {
 };
 
 const logger = new TextLogger('debug', (line) => process.stderr.write(`${line}\n`));
-const { ports, maxRunMs, ...opts } = cfg;
+const { ports, portsOnUsr1, maxRunMs, ...opts } = cfg;
 const pf = createNodePortForwarder({ ...opts, logger });
 pf.on('status', (s) => out('status', { status: s }));
 pf.on('mapping', (m) => out('mapping', { mapping: { ...m, error: m.error ? { code: m.error.code, message: m.error.message } : undefined } }));
@@ -41,6 +43,11 @@ const stop = (): void => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+process.on('SIGUSR1', () => {
+  if (!portsOnUsr1 || stopping) return;
+  out('set-ports', { ports: portsOnUsr1 });
+  pf.setPorts(portsOnUsr1);
+});
 setTimeout(stop, maxRunMs ?? 120_000);
 pf.setPorts(ports);
 out('ready', { pid: process.pid });

@@ -156,6 +156,7 @@ test('port forwarding against miniupnpd (UPnP IGD, NAT-PMP, PCP) in network name
         ssdpTimeoutMs: 2000,
         natpmpMaxAttempts: 4,
         ports: { tcp: [6884], udp: [6884] },
+        portsOnUsr1: { tcp: [6885], udp: [6885] },
       });
       await waitCreated(c, 'upnp', 6884);
       await waitCreated(c, 'pcp', 6884);
@@ -163,9 +164,19 @@ test('port forwarding against miniupnpd (UPnP IGD, NAT-PMP, PCP) in network name
       assert.deepEqual([...methods].sort(), ['pcp', 'upnp']);
       const list = r.listMappings();
       assert.ok(list.some((l) => l.startsWith(`TCP  6884->${CLIENT_IP}:6884`)), list.join(' | '));
+      // the engine's port changes: 6884 goes, 6885 comes, with both methods
+      c.signal('SIGUSR1');
+      await waitCreated(c, 'upnp', 6885);
+      await waitCreated(c, 'pcp', 6885);
+      await pollUntil(() => !r.listMappings().some((l) => l.includes(`->${CLIENT_IP}:6884 `)), 5000, '6884 removed after the port change');
+      const now = r.listMappings();
+      h.note(`after the port change: ${JSON.stringify(now)}`);
+      assert.ok(now.some((l) => l.startsWith(`TCP  6885->${CLIENT_IP}:6885 `)), now.join(' | '));
+      assert.ok(now.some((l) => l.startsWith(`UDP  6885->${CLIENT_IP}:6885 `)), now.join(' | '));
       const d = await stopClient(c);
       assert.ok(d.ms! < 3500, `dispose took ${d.ms} ms`);
-      assert.ok(!r.listMappings().some((l) => /^(TCP|UDP)\s+6884->/.test(l)));
+      const left = r.listMappings().filter((l) => /->[\d.]+:688[45] /.test(l));
+      assert.deepEqual(left, [], 'mappings left after dispose');
     });
   });
 });
