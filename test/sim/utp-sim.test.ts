@@ -7,14 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isBtError } from '../../src/core/errors.js';
-import { seqDiff } from '../../src/transport/utp/index.js';
-import { SimNet, patternBytes } from './utp-sim-net.js';
+import { SimNet, patternBytes, type LinkProfile } from './utp-sim-net.js';
 import { attach, newSide, transferBothWays } from './utp-transfer-helpers.js';
 
 const MiB = 1024 * 1024;
 const LOSSY = { delayMs: 50, loss: 0.05, dup: 0.02, reorder: 0.05, jitterMs: 30 };
 
-function pair(seed: number, profile = LOSSY, extra: Parameters<SimNet['addNode']>[4] = {}) {
+function pair(seed: number, profile: LinkProfile = LOSSY, extra: Parameters<SimNet['addNode']>[4] = {}) {
   const net = new SimNet(seed);
   const a = net.addNode('10.0.0.1', 6881, seed * 3 + 1, {}, extra);
   const b = net.addNode('10.0.0.2', 6882, seed * 3 + 2, {}, extra);
@@ -140,4 +139,3 @@ test('the same seed replays the same run datagram for datagram; another seed dif
   assert.notEqual(trace(78), x);
 });
 
-void seqDiff;

@@ -525,6 +525,7 @@ export class UtpConnection implements Connection {
       // A packet already resent is only declared lost again once its resend had time to be acknowledged.
       if (above >= 3 && !pkt.needResend && (pkt.transmissions === 1 || now - pkt.sentAt > this.rttUs + this.rttVarUs)) {
         this.markLost(pkt);
+        this.stats.fastRetransmits++;
         lost = true;
       }
     }
