@@ -12,6 +12,7 @@ import {
   TextLogger,
   createTorrentFromPath,
   describeTorrent,
+  encryptionPreset,
   formatBytes,
   formatMagnet,
   parseMagnet,
@@ -72,8 +73,15 @@ function makeLogger(verbose: boolean | undefined): Logger {
   return new TextLogger(verbose ? 'debug' : 'warn', (line) => process.stderr.write(`${line}\n`));
 }
 
-function engineSettings(opts: { port?: number; listen?: string[]; trackerTimeout?: number }): Partial<EngineSettings> {
+function engineSettings(opts: {
+  port?: number;
+  listen?: string[];
+  trackerTimeout?: number;
+  encryption?: 'plaintext' | 'prefer' | 'require';
+  encryptionLevel?: 'full' | 'header' | 'both';
+}): Partial<EngineSettings> {
   const s: Partial<EngineSettings> = {};
+  if (opts.encryption || opts.encryptionLevel) s.encryption = encryptionPreset(opts.encryption ?? 'prefer', opts.encryptionLevel ?? 'both');
   if (opts.listen && opts.listen.length > 0) s.listenEndpoints = opts.listen;
   else {
     const port = opts.port ?? 6881;
@@ -214,6 +222,14 @@ class Reporter {
         peers: s.peers,
         eta: s.eta === undefined ? null : Math.round(s.eta),
         trackers: this.t.trackers.map((tr) => trackerJson(tr, Date.now())),
+        peerList: this.t.peerList().slice(0, 50).map((p) => ({
+          address: p.address,
+          client: p.client ?? null,
+          transport: p.transport,
+          encryption: p.encryption,
+          source: p.source,
+          outgoing: p.outgoing,
+        })),
       });
     } else if (this.mode === 'bar') {
       this.bar?.update(Math.floor(s.progress * 1000) / 10, this.payload(s));
@@ -262,6 +278,13 @@ function reportEvents(t: TorrentManager, r: Reporter): void {
     r.json({ event: 'warning', message });
   });
   t.on('tracker', (status) => r.tracker(status));
+  t.on('peer-connected', (address) => {
+    const p = t.peerList().find((x) => x.address === address);
+    if (!p) return;
+    const info = { address, transport: p.transport, encryption: p.encryption, source: p.source, outgoing: p.outgoing, client: p.client ?? null };
+    r.json({ event: 'peer', ...info });
+    r.line(`peer ${address} connected (${p.outgoing ? 'out' : 'in'}, ${p.transport}, encryption ${p.encryption}, from ${p.source}${p.client ? `, ${p.client}` : ''})`);
+  });
 }
 
 /** Resolve on SIGINT/SIGTERM (once). */
@@ -304,6 +327,8 @@ interface RunOpts {
   progressInterval?: number;
   tracker: string[];
   trackerTimeout?: number;
+  encryption?: 'plaintext' | 'prefer' | 'require';
+  encryptionLevel?: 'full' | 'header' | 'both';
   port?: number;
   listen?: string[];
   peer: string[];
@@ -446,6 +471,12 @@ function program(): Command {
       .option('--peer <host:port>', 'peer to connect to (repeatable)', collect, [])
       .option('--tracker <url>', "extra tracker announce URL (repeatable; one tier each, after the torrent's own)", collect, [])
       .addOption(new Option('--tracker-timeout <ms>', 'bound on one tracker announce (HTTP and UDP)').argParser(parsePositiveInt))
+      .addOption(
+        new Option('--encryption <policy>', 'MSE/PE: plaintext only, prefer encryption (default), or require it').choices(['plaintext', 'prefer', 'require']),
+      )
+      .addOption(
+        new Option('--encryption-level <level>', 'MSE kinds allowed: full RC4, header-only (then plaintext), or both (default)').choices(['full', 'header', 'both']),
+      )
       .option('--json', 'machine-readable progress: one JSON object per line')
       .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
       .option('-v, --verbose', 'debug logging on stderr');

@@ -29,6 +29,7 @@ import type { HttpGet } from '../tracker/http/index.js';
 import { UdpTracker } from '../tracker/udp/udp-tracker.js';
 import type { Resolve } from '../tracker/udp/udp-tracker.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { SkeyIndex } from '../mse/index.js';
 import { makePeerId, makeReserved, suggestedMaxMessageLength } from '../wire/index.js';
 import type { EngineSettings } from '../torrent/settings.js';
 import { resolveSettings } from '../torrent/settings.js';
@@ -97,6 +98,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private readonly trackerKey: number;
   private readonly selfAddresses = new Set<string>();
   private externalIp: string | undefined;
+  /** MSE: SHA1('req2', info-hash) of every torrent, so an encrypted incoming connection finds its torrent. */
+  private readonly skeys = new SkeyIndex();
 
   constructor(settings: Partial<EngineSettings> = {}, deps: Partial<Deps> = {}) {
     super();
@@ -143,6 +146,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     this.peerId = makePeerId(this.settings.peerIdPrefix, random.bytes(12));
     const maxMessageLength = (t: DialTarget): number => Math.max(256 * 1024, suggestedMaxMessageLength(t.pieceCount));
     this.connections = new ConnectionManager({
+      random,
+      encryption: this.settings.encryption,
       clock,
       logger: this.deps.logger.forComponent('connections'),
       transport: this.deps.transport,
@@ -157,6 +162,9 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     });
     this.listen = new ListenManager({
       clock,
+      random,
+      encryption: this.settings.encryption,
+      resolveSkey: this.skeys.resolve,
       logger: this.deps.logger.forComponent('listen'),
       transport: this.deps.transport,
       peerId: this.peerId,
@@ -275,6 +283,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     };
     const t = new TorrentManager(host, meta, opts.downloadDir, { trackers: opts.trackers });
     this.torrents.set(meta.infoHashHex, t);
+    this.skeys.add(meta.infoHash);
     for (const p of opts.peers ?? []) t.addPeer(p);
     t.on('state', (s) => {
       if (s === 'checking') void this.start().catch((e: unknown) => this.emit('warning', (e as Error).message));
@@ -298,6 +307,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await t.stop();
     t.dispose();
     this.torrents.delete(t.meta.infoHashHex);
+    this.skeys.delete(t.meta.infoHash);
     this.emit('torrent-removed', t);
   }
 

@@ -5,10 +5,12 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { Random } from '../core/random.js';
 import type { Connection, Transport } from '../transport/index.js';
 import type { Handshake } from '../wire/index.js';
 import type { FrameDecoder } from '../wire/index.js';
-import { performHandshake } from './handshake.js';
+import { dialAndHandshake } from './encryption.js';
+import type { ConnectionEncryption, EncryptionType } from './encryption.js';
 
 /** The part of a torrent the connection manager needs. */
 export interface DialTarget {
@@ -18,13 +20,16 @@ export interface DialTarget {
   readonly openSlots: number;
   takeCandidate(now: number): { host: string; port: number } | undefined;
   dialFailed(host: string, port: number, reason: string): void;
-  attachPeer(conn: Connection, remote: Handshake, decoder: FrameDecoder): void;
+  attachPeer(conn: Connection, remote: Handshake, decoder: FrameDecoder, encryption: ConnectionEncryption): void;
 }
 
 export interface ConnectionManagerOptions {
   clock: Clock;
+  random: Random;
   logger: Logger;
   transport: Transport;
+  /** Allowed connection kinds, in preference order (settings.encryption). */
+  encryption: readonly EncryptionType[];
   peerId: Uint8Array;
   reserved: Uint8Array;
   maxHalfOpen: number;
@@ -73,10 +78,15 @@ export class ConnectionManager {
 
   private async dial(t: DialTarget, host: string, port: number): Promise<void> {
     this.halfOpen++;
-    let conn: Connection | undefined;
     try {
-      conn = await this.o.transport.dial(host, port, { signal: this.controller.signal, timeoutMs: this.o.connectTimeoutMs });
-      const { remote, decoder } = await performHandshake(conn, {
+      const r = await dialAndHandshake({
+        transport: this.o.transport,
+        host,
+        port,
+        prefs: this.o.encryption,
+        random: this.o.random,
+        connectTimeoutMs: this.o.connectTimeoutMs,
+        signal: this.controller.signal,
         clock: this.o.clock,
         timeoutMs: this.o.handshakeTimeoutMs,
         reserved: this.o.reserved,
@@ -85,10 +95,9 @@ export class ConnectionManager {
         infoHash: t.infoHash,
       });
       this.halfOpen--;
-      t.attachPeer(conn, remote, decoder);
+      t.attachPeer(r.conn, r.remote, r.decoder, r.encryption);
     } catch (e) {
       this.halfOpen--;
-      conn?.close(false);
       t.dialFailed(host, port, e instanceof Error ? e.message : String(e));
       this.o.logger.debug(() => `dial ${host}:${port}: ${(e as Error).message}`);
     }

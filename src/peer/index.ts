@@ -6,3 +6,5 @@ export { ConnectionManager } from './connection-manager.js';
 export type { DialTarget, ConnectionManagerOptions } from './connection-manager.js';
 export { ListenManager } from './listen-manager.js';
 export type { ListenManagerOptions } from './listen-manager.js';
+export { dialAndHandshake, acceptAndHandshake, encryptionPreset, msePolicyFor, ENCRYPTION_TYPES } from './encryption.js';
+export type { EncryptionType, ConnectionEncryption } from './encryption.js';

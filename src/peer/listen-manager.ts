@@ -4,15 +4,22 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { Random } from '../core/random.js';
 import type { Connection, Listener, Transport } from '../transport/index.js';
 import { parseHostPort } from '../util/bytes.js';
 import type { DialTarget } from './connection-manager.js';
-import { performHandshake } from './handshake.js';
+import { acceptAndHandshake } from './encryption.js';
+import type { EncryptionType } from './encryption.js';
 
 export interface ListenManagerOptions {
   clock: Clock;
+  random: Random;
   logger: Logger;
   transport: Transport;
+  /** Allowed connection kinds (settings.encryption); incoming ones are accepted when listed, in any order. */
+  encryption: readonly EncryptionType[];
+  /** MSE: the info-hash whose SHA1('req2', ih) this is, among the engine's torrents. */
+  resolveSkey: (req2: Uint8Array) => Uint8Array | undefined;
   peerId: Uint8Array;
   reserved: Uint8Array;
   handshakeTimeoutMs: number;
@@ -64,7 +71,10 @@ export class ListenManager {
       return;
     }
     let target: (DialTarget & { acceptsPeer(): boolean }) | undefined;
-    performHandshake(conn, {
+    acceptAndHandshake(conn, {
+      prefs: this.o.encryption,
+      random: this.o.random,
+      resolveSkey: this.o.resolveSkey,
       clock: this.o.clock,
       timeoutMs: this.o.handshakeTimeoutMs,
       reserved: this.o.reserved,
@@ -76,9 +86,9 @@ export class ListenManager {
         return target && target.acceptsPeer() ? target.infoHash : undefined;
       },
     }).then(
-      ({ remote, decoder }) => {
-        if (target) target.attachPeer(conn, remote, decoder);
-        else conn.close(false);
+      (r) => {
+        if (target) target.attachPeer(r.conn, r.remote, r.decoder, r.encryption);
+        else r.conn.close(false);
       },
       (e: unknown) => {
         this.log.debug(() => `incoming ${conn.remoteAddress}:${conn.remotePort}: ${(e as Error).message}`);

@@ -1,6 +1,8 @@
 /** EngineSettings: one frozen, flat, fully defaulted object, validated on the way in. */
 import { BtError } from '../core/errors.js';
 import { parseHostPort } from '../util/bytes.js';
+import { ENCRYPTION_TYPES } from '../peer/encryption.js';
+import type { EncryptionType } from '../peer/encryption.js';
 
 export interface EngineSettings {
   /** Listen endpoints "host:port" ("[::]:6881" for IPv6). Port 0 picks a free port (the same one for all when possible). */
@@ -61,6 +63,12 @@ export interface EngineSettings {
   trackerRetryBaseMs: number;
   /** How long stopping a torrent waits for `stopped` announces. */
   trackerStopTimeoutMs: number;
+  /**
+   * Allowed connection kinds in preference order (MonoTorrent's AllowedEncryption): 'rc4-full' (MSE, then RC4
+   * throughout), 'rc4-header' (MSE handshake, then plaintext), 'plaintext' (no MSE). Outgoing connections try
+   * them in order; incoming ones are accepted when their kind is listed. Without 'plaintext', encryption is required.
+   */
+  encryption: readonly EncryptionType[];
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
@@ -94,6 +102,7 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   trackerMinIntervalMs: 30_000,
   trackerRetryBaseMs: 15_000,
   trackerStopTimeoutMs: 3_000,
+  encryption: Object.freeze(['rc4-full', 'rc4-header', 'plaintext']) as readonly EncryptionType[],
 });
 
 const POSITIVE_INTS: (keyof EngineSettings)[] = [
@@ -135,11 +144,17 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
       bad('udpEndpoints', `not HOST:PORT: ${JSON.stringify(ep)}`);
     }
   }
+  if (!Array.isArray(s.encryption) || s.encryption.length === 0) bad('encryption', 'must list at least one of rc4-full, rc4-header, plaintext');
+  for (const e of s.encryption) {
+    if (!ENCRYPTION_TYPES.includes(e)) bad('encryption', `unknown kind ${JSON.stringify(e)} (rc4-full, rc4-header, plaintext)`);
+  }
+  if (new Set(s.encryption).size !== s.encryption.length) bad('encryption', 'a kind is listed twice');
   if (!/^-[A-Za-z]{2}\d{4}-$/.test(s.peerIdPrefix)) bad('peerIdPrefix', 'must look like -XX0000-');
   return Object.freeze({
     ...s,
     listenEndpoints: Object.freeze([...s.listenEndpoints]),
     udpEndpoints: Object.freeze([...s.udpEndpoints]),
+    encryption: Object.freeze([...s.encryption]),
   });
 }
 

@@ -23,6 +23,7 @@ import { RateMeter } from '../util/rate.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { Handshake, Message } from '../wire/index.js';
 import type { Tracker, TrackerPeer } from '../tracker/types.js';
+import type { ConnectionEncryption } from '../peer/index.js';
 import type { TrackerStatus } from '../tracker/tracker-manager.js';
 import { TrackerManager } from '../tracker/tracker-manager.js';
 import { FrameDecoder, decodeExtendedHandshake, encodeExtendedHandshake } from '../wire/index.js';
@@ -38,6 +39,8 @@ export type PeerSource = 'manual' | 'tracker' | 'dht' | 'pex' | 'lsd' | 'incomin
 export interface PeerInfo {
   address: string;
   source: PeerSource;
+  /** 'rc4': MSE with RC4 throughout; 'header': MSE handshake then plaintext; 'none': plaintext. */
+  encryption: ConnectionEncryption;
   client: string | undefined;
   outgoing: boolean;
   transport: string;
@@ -129,6 +132,7 @@ interface PeerState extends PickerPeer {
   readsInFlight: number;
   snubbed: boolean;
   source: PeerSource;
+  encryption: ConnectionEncryption;
 }
 
 const MAX_READS_IN_FLIGHT = 16;
@@ -200,6 +204,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
           return { port: host.listenPort(), uploaded: st.uploaded, downloaded: st.downloaded, left: st.left };
         },
         numWant: s.trackerNumWant,
+        crypto: s.encryption.includes('plaintext') ? (s.encryption.length > 1 ? 'supported' : 'none') : 'required',
         minIntervalMs: s.trackerMinIntervalMs,
         retryBaseMs: s.trackerRetryBaseMs,
         requestTimeoutMs: s.trackerRequestTimeoutMs,
@@ -413,6 +418,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (!c) return;
     c.connecting = false;
     c.failures++;
+    // Peers the user named get their first failure said out loud (e.g. "encryption is required" on a plaintext peer).
+    if (c.source === 'manual' && c.failures === 1) this.emit('warning', `peer ${key}: ${reason}`);
     if (c.failures >= 8) {
       this.candidates.delete(key);
       return;
@@ -427,7 +434,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   }
 
   /** A connection whose handshake has completed joins the swarm. */
-  attachPeer(conn: Connection, remote: Handshake, decoder: FrameDecoder): void {
+  attachPeer(conn: Connection, remote: Handshake, decoder: FrameDecoder, encryption: ConnectionEncryption = 'none'): void {
     const address = formatHostPort(conn.remoteAddress, conn.remotePort);
     const cand = this.candidates.get(address);
     if (cand) cand.connecting = false;
@@ -471,6 +478,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       readsInFlight: 0,
       snubbed: false,
       source: cand?.source ?? (conn.outgoing ? 'manual' : 'incoming'),
+      encryption,
     };
     this.peers.set(address, st);
     this.sendInitial(st);
@@ -970,6 +978,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     return [...this.peers.values()].map((st) => ({
       address: st.id,
       source: st.source,
+      encryption: st.encryption,
       client: st.peer.clientName,
       outgoing: st.peer.conn.outgoing,
       transport: st.peer.conn.kind,
