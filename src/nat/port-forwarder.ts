@@ -111,6 +111,8 @@ export interface PortSet {
 interface Backend {
   method: NatMethod;
   gateway: string;
+  /** For logs: what was found (UPnP service type and control URL). */
+  detail: string;
   lifetime: number;
   map(protocol: NatProtocol, internalPort: number, externalPort: number, lifetime: number): Promise<{ externalPort: number; lifetime: number }>;
   unmap(protocol: NatProtocol, internalPort: number, externalPort: number): Promise<void>;
@@ -240,7 +242,7 @@ export class PortForwarder extends TypedEmitter<PortForwarderEvents> {
     }
     this.backends.push(b);
     this.noGatewayReported = false;
-    this.log.info(`port forwarding: ${b.method} gateway ${b.gateway}`);
+    this.log.info(`port forwarding: ${b.method} gateway ${b.gateway} (${b.detail})`);
     this.setStatus({ state: 'ready', methods: this.methods });
     this.track(this.refreshExternalAddress(b));
     this.sync();
@@ -290,6 +292,7 @@ export class PortForwarder extends TypedEmitter<PortForwarderEvents> {
     return {
       method: 'upnp',
       gateway: gw.host,
+      detail: `${gw.service.serviceType} at ${gw.service.controlUrl}, we are ${gw.localAddress}`,
       lifetime: this.o.upnpLeaseSeconds ?? 3600,
       map: async (protocol, internalPort, externalPort, lifetime) => {
         const add = (lease: number): Promise<void> =>
@@ -347,6 +350,7 @@ export class PortForwarder extends TypedEmitter<PortForwarderEvents> {
     const b: Backend = {
       method: version,
       gateway,
+      detail: version === 'pcp' ? 'PCP (RFC 6887)' : 'NAT-PMP (RFC 6886)',
       lifetime: this.o.natpmpLifetimeSeconds ?? 7200,
       map: async (protocol, internalPort, externalPort, lifetime) => {
         const r = await client.map(protocol, internalPort, externalPort, lifetime);

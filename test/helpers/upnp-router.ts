@@ -149,10 +149,11 @@ export interface UpnpRouter {
  * Build the three namespaces and start stund and miniupnpd; resolves when miniupnpd has port forwarding
  * enabled and listens on HTTP and 5351. `igdV1` makes miniupnpd describe itself as IGD v1.
  */
-export async function startUpnpRouter(h: Harness, nss: Namespaces, opts: { igdV1?: boolean } = {}): Promise<UpnpRouter> {
-  const wanNs = nss.add('wan');
-  const routerNs = nss.add('router');
-  const clientNs = nss.add('client');
+export async function startUpnpRouter(h: Harness, nss: Namespaces, opts: { igdV1?: boolean; tag?: string } = {}): Promise<UpnpRouter> {
+  const tag = opts.tag ?? '';
+  const wanNs = nss.add(`wan${tag}`);
+  const routerNs = nss.add(`router${tag}`);
+  const clientNs = nss.add(`client${tag}`);
   nss.veth(routerNs, 'ext0', wanNs, 'eth0');
   nss.veth(routerNs, 'int0', clientNs, 'eth0');
   sh('ip', ['-n', routerNs, 'addr', 'add', `${ROUTER_WAN_IP}/24`, 'dev', 'ext0']);
@@ -162,8 +163,8 @@ export async function startUpnpRouter(h: Harness, nss: Namespaces, opts: { igdV1
   sh('ip', ['-n', clientNs, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);
   sh('ip', ['-n', clientNs, 'route', 'add', 'default', 'via', ROUTER_LAN_IP]);
   nsExec(routerNs, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-  writeFileSync(h.path('router.nft'), RULESET);
-  nsExec(routerNs, 'nft', ['-f', h.path('router.nft')]);
+  writeFileSync(h.path(`router${tag}.nft`), RULESET);
+  nsExec(routerNs, 'nft', ['-f', h.path(`router${tag}.nft`)]);
 
   const conf = [
     'ext_ifname=ext0',
@@ -179,7 +180,7 @@ export async function startUpnpRouter(h: Harness, nss: Namespaces, opts: { igdV1
     'friendly_name=torrentkit test router',
     'model_number=1',
     'serial=12345678',
-    `lease_file=${h.path('upnp.leases')}`,
+    `lease_file=${h.path(`upnp${tag}.leases`)}`,
     'min_lifetime=2',
     'max_lifetime=86400',
     'ext_perform_stun=yes',
@@ -190,17 +191,17 @@ export async function startUpnpRouter(h: Harness, nss: Namespaces, opts: { igdV1
     'deny 0-65535 0.0.0.0/0 0-65535',
     '',
   ].join('\n');
-  writeFileSync(h.path('miniupnpd.conf'), conf);
-  writeFileSync(h.path('upnp.leases'), '');
+  writeFileSync(h.path(`miniupnpd${tag}.conf`), conf);
+  writeFileSync(h.path(`upnp${tag}.leases`), '');
 
-  const stund = h.procs.spawn('ip', ['netns', 'exec', wanNs, 'stund', '-h', WAN_IP, '-a', WAN_IP2], { name: 'stund' });
+  const stund = h.procs.spawn('ip', ['netns', 'exec', wanNs, 'stund', '-h', WAN_IP, '-a', WAN_IP2], { name: `stund${tag}` });
   await stund.whileRunning(
     pollUntil(() => nsExec(wanNs, 'ss', ['-H', '-lnu', 'sport = :3478'], { allowFail: true }).out.trim() !== '', 5000, 'stund on udp 3478'),
   );
   const miniupnpd = h.procs.spawn(
     'ip',
-    ['netns', 'exec', routerNs, 'miniupnpd', '-d', '-f', h.path('miniupnpd.conf'), '-P', h.path('miniupnpd.pid')],
-    { name: 'miniupnpd' },
+    ['netns', 'exec', routerNs, 'miniupnpd', '-d', '-f', h.path(`miniupnpd${tag}.conf`), '-P', h.path(`miniupnpd${tag}.pid`)],
+    { name: `miniupnpd${tag}` },
   );
   await miniupnpd.waitForLine('Port forwarding is now enabled', 10_000, 'miniupnpd STUN check', 'any');
   await miniupnpd.whileRunning(

@@ -178,6 +178,29 @@ test('port forwarding against miniupnpd (UPnP IGD, NAT-PMP, PCP) in network name
       const left = r.listMappings().filter((l) => /->[\d.]+:688[45] /.test(l));
       assert.deepEqual(left, [], 'mappings left after dispose');
     });
+
+    await t.test('IGD v1 router (force_igd_desc_v1): WANIPConnection:1 found and used', async () => {
+      await r.miniupnpd.stop(3000);
+      await r.stund.stop(3000);
+      const r1 = await startUpnpRouter(h, nss, { igdV1: true, tag: '1' });
+      h.defer(async () => {
+        await r1.miniupnpd.stop(3000);
+        await r1.stund.stop(3000);
+      });
+      const c = startClient(h, r1.clientNs, 'nat-client-igd1', {
+        methods: { upnp: true, natpmp: false, pcp: false },
+        multicastInterface: CLIENT_IP,
+        ssdpTimeoutMs: 2000,
+        ports: { tcp: [6886], udp: [6886] },
+      });
+      await waitCreated(c, 'upnp', 6886);
+      assert.match(c.stderr, /upnp gateway 192\.168\.77\.1 \(urn:schemas-upnp-org:service:WANIPConnection:1 at http:\/\/192\.168\.77\.1:5000\//);
+      const list = r1.listMappings();
+      assert.ok(list.some((l) => l.startsWith(`TCP  6886->${CLIENT_IP}:6886 `)), list.join(' | '));
+      assert.ok(list.some((l) => l.startsWith(`UDP  6886->${CLIENT_IP}:6886 `)), list.join(' | '));
+      await stopClient(c);
+      assert.deepEqual(r1.listMappings().filter((l) => l.includes(':6886 ')), []);
+    });
   });
 });
 
