@@ -5,15 +5,15 @@
  *
  * Makes a payload (default 1 GiB, 4 files of unaligned sizes) in a temp dir and a v1 torrent of it with
  * libtorrent, starts a libtorrent seeder (seed mode, no rate limit), then downloads the torrent with
- * (a) libtorrent (test/helpers/lt-peer.py) and (b) `torrentkit download`, one after the other, each
- * under GNU time. Prints MB/s, CPU seconds (user+sys) and peak RSS side by side, and the ratios
+ * (a) libtorrent (test/helpers/lt-peer.py), (b) `torrentkit download` in plaintext and (c) with MSE/RC4
+ * required (the seeder allows both), one after the other, each under GNU time. Prints MB/s, CPU seconds (user+sys) and peak RSS side by side, and the ratios
  * torrentkit/libtorrent. The temp dir is deleted afterwards.
  *
  * Environment:
  *   BENCH_SIZE_MIB   payload size in MiB (default 1024)
  *   BENCH_PIECE      piece length in bytes, or with a k/m suffix: 262144, 256k, 1m (default 256k)
  *   BENCH_RUNS       downloads per client; the median by MB/s is reported (default 3; the order alternates per run)
- *   BENCH_CLIENTS    comma list of lt,tk (default both)
+ *   BENCH_CLIENTS    comma list of lt,tk,tk-rc4 (default all three)
  *   BENCH_VERIFY     1 (default): compare every download byte for byte with the payload; 0: skip
  *   BENCH_JSON       write the results as JSON to this file as well
  */
@@ -30,7 +30,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { diffTrees } from '../test/helpers/files.js';
 import { LT_PYTHON, tkCliCommand, tkCliPath, whyMissing } from '../test/helpers/tools.js';
 
-type Client = 'lt' | 'tk';
+type Client = 'lt' | 'tk' | 'tk-rc4';
 
 interface RunResult {
   client: Client;
@@ -44,7 +44,9 @@ interface RunResult {
   mbps: number;
 }
 
-const LABEL: Record<Client, string> = { lt: 'libtorrent', tk: 'torrentkit' };
+const LABEL: Record<Client, string> = { lt: 'libtorrent', tk: 'torrentkit', 'tk-rc4': 'torrentkit RC4' };
+/** torrentkit's connection policy per client: plaintext, or MSE with RC4 throughout (required). */
+const TK_ENCRYPTION: Record<'tk' | 'tk-rc4', string[]> = { tk: ['--encryption', 'plaintext'], 'tk-rc4': ['--encryption', 'require', '--encryption-level', 'full'] };
 
 function parsePiece(s: string): number {
   const m = /^(\d+)\s*([kKmM]?)$/.exec(s.trim());
@@ -86,8 +88,8 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: 
     const proc = h.procs.spawn(
       '/usr/bin/time',
       ['-o', timeFile, '-f', TIME_FMT, ...tkCliCommand().flat(), 'download', made.torrent, '-o', out, '--peer', peer,
-        '--listen', `127.0.0.1:${await freePort()}`, '--json'],
-      { name: `bench-tk-${n}` },
+        '--listen', `127.0.0.1:${await freePort()}`, '--json', ...TK_ENCRYPTION[client]],
+      { name: `bench-${client}-${n}` },
     );
     const tk = new TkRun(proc);
     wallStatus = await proc.waitForExit(960_000);
@@ -127,9 +129,9 @@ async function main(): Promise<number> {
   const piece = parsePiece(process.env.BENCH_PIECE ?? '256k');
   const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
   const verify = (process.env.BENCH_VERIFY ?? '1') !== '0';
-  let clients = (process.env.BENCH_CLIENTS ?? 'lt,tk').split(',').map((s) => s.trim()) as Client[];
+  let clients = (process.env.BENCH_CLIENTS ?? 'lt,tk,tk-rc4').split(',').map((s) => s.trim()) as Client[];
   if (!Number.isFinite(sizeMiB) || sizeMiB < 4) throw new Error('BENCH_SIZE_MIB must be >= 4');
-  for (const c of clients) if (c !== 'lt' && c !== 'tk') throw new Error(`BENCH_CLIENTS: unknown client ${c}`);
+  for (const c of clients) if (!(c in LABEL)) throw new Error(`BENCH_CLIENTS: unknown client ${c}`);
 
   for (const tool of ['libtorrent', 'gnu-time'] as const) {
     const why = whyMissing(tool);
@@ -140,7 +142,7 @@ async function main(): Promise<number> {
   }
   if (clients.includes('tk') && !existsSync(tkCliPath())) {
     process.stderr.write(`bench: ${whyMissing('torrentkit')}; measuring libtorrent only\n`);
-    clients = clients.filter((c) => c !== 'tk');
+    clients = clients.filter((c) => c === 'lt');
   }
 
   const h = await createHarness(undefined, 'bench');
@@ -186,21 +188,23 @@ async function main(): Promise<number> {
         (r.peakRssKiB / 1024).toFixed(1),
       ]);
     }
-    const lt = med.lt;
-    const tk = med.tk;
-    if (lt && tk) {
-      const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+    const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+    const ratioRow = (name: string, x: RunResult | undefined, y: RunResult | undefined): void => {
+      if (!x || !y) return;
       rows.push([
-        'ratio tk/lt',
-        ratio(tk.mbps, lt.mbps),
-        ratio(tk.transferSec, lt.transferSec),
-        ratio(tk.wallSec, lt.wallSec),
-        ratio(tk.userSec + tk.sysSec, lt.userSec + lt.sysSec),
-        ratio(tk.userSec, lt.userSec),
-        ratio(tk.sysSec, lt.sysSec),
-        ratio(tk.peakRssKiB, lt.peakRssKiB),
+        name,
+        ratio(x.mbps, y.mbps),
+        ratio(x.transferSec, y.transferSec),
+        ratio(x.wallSec, y.wallSec),
+        ratio(x.userSec + x.sysSec, y.userSec + y.sysSec),
+        ratio(x.userSec, y.userSec),
+        ratio(x.sysSec, y.sysSec),
+        ratio(x.peakRssKiB, y.peakRssKiB),
       ]);
-    }
+    };
+    ratioRow('ratio tk/lt', med.tk, med.lt);
+    // Issue 4's goal: an RC4-encrypted download at >= 0.9x the plaintext one.
+    ratioRow('ratio tk RC4/plaintext', med['tk-rc4'], med.tk);
     process.stdout.write(
       `\n${sizeMiB} MiB, ${made.pieces} x ${piece / 1024} KiB pieces, seeder libtorrent ${version} over TCP on loopback` +
         `${runs > 1 ? `, median of ${runs} runs` : ''}; MB = 10^6 bytes, MB/s over the transfer time\n\n${table(rows)}\n` +
