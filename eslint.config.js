@@ -53,6 +53,7 @@ export default tseslint.config(
       'src/peer/**/*.ts',
       'src/torrent/**/*.ts',
       'src/tracker/udp/**/*.ts',
+      'src/mse/**/*.ts',
       'src/lsd/codec.ts',
       'src/lsd/service.ts',
       'src/dht/**/*.ts',
