@@ -46,7 +46,7 @@ function parsePositiveInt(v: string): number {
 
 function loadTorrent(file: string): Metainfo {
   if (file.startsWith('magnet:')) {
-    throw new CliExit(EXIT.USAGE, 'magnet links need metadata exchange, which this version does not do yet; pass a .torrent file');
+    throw new CliExit(EXIT.USAGE, 'seeding needs the data and its .torrent file, not a magnet link');
   }
   let bytes: Uint8Array;
   try {
@@ -79,8 +79,14 @@ function engineSettings(opts: {
   trackerTimeout?: number;
   encryption?: 'plaintext' | 'prefer' | 'require';
   encryptionLevel?: 'full' | 'header' | 'both';
+  pex?: boolean;
+  lsd?: boolean;
+  lsdInterface?: string;
 }): Partial<EngineSettings> {
   const s: Partial<EngineSettings> = {};
+  if (opts.pex === false) s.pexEnabled = false;
+  if (opts.lsd === false) s.lsdEnabled = false;
+  if (opts.lsdInterface !== undefined) s.lsdInterface = opts.lsdInterface;
   if (opts.encryption || opts.encryptionLevel) s.encryption = encryptionPreset(opts.encryption ?? 'prefer', opts.encryptionLevel ?? 'both');
   if (opts.listen && opts.listen.length > 0) s.listenEndpoints = opts.listen;
   else {
@@ -334,15 +340,37 @@ interface RunOpts {
   peer: string[];
   json?: boolean;
   verbose?: boolean;
+  pex?: boolean;
+  lsd?: boolean;
+  lsdInterface?: string;
 }
 
 async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean }): Promise<number> {
-  const meta = loadTorrent(file);
+  let source: string | Metainfo;
+  if (file.startsWith('magnet:')) {
+    try {
+      parseMagnet(file);
+    } catch (e) {
+      throw new CliExit(EXIT.BAD_TORRENT, `invalid magnet link: ${(e as Error).message}`);
+    }
+    source = file;
+  } else {
+    source = loadTorrent(file);
+  }
   const engine = await startEngine(engineSettings(opts), opts.verbose);
-  const t = await engine.addTorrent(meta, { downloadDir: opts.output, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
+  const t = await engine.add(source, { downloadDir: opts.output, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
-  r.line(`downloading ${meta.info.name} (${fmtBytes(meta.info.totalLength)}, ${meta.info.pieceCount} pieces) to ${opts.output}, listening on port ${engine.listenPort}`);
+  const describe = (meta: Metainfo): void =>
+    r.line(`downloading ${meta.info.name} (${fmtBytes(meta.info.totalLength)}, ${meta.info.pieceCount} pieces) to ${opts.output}, listening on port ${engine.listenPort}`);
+  if (t.hasMetadata) describe(t.meta);
+  else {
+    r.line(`fetching metadata for ${t.infoHashHex} from peers, listening on port ${engine.listenPort}`);
+    t.once('metadata', (meta) => {
+      r.json({ event: 'metadata', infoHash: meta.infoHashHex, name: meta.info.name, size: meta.info.totalLength, pieces: meta.info.pieceCount });
+      describe(meta);
+    });
+  }
   r.begin();
   const sig = onSignal();
   try {
@@ -357,7 +385,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
     const s = t.stats();
     r.end();
     r.json({ event: 'complete', downloaded: s.downloaded, seconds: Number(r.elapsed().toFixed(3)) });
-    r.line(`complete: ${meta.info.name}, ${fmtBytes(s.downloaded)} downloaded in ${r.elapsed().toFixed(1)} s`);
+    r.line(`complete: ${t.name}, ${fmtBytes(s.downloaded)} downloaded in ${r.elapsed().toFixed(1)} s`);
     if (opts.seed) {
       r.line('seeding; press Ctrl-C to stop');
       r.begin();
@@ -477,6 +505,9 @@ function program(): Command {
       .addOption(
         new Option('--encryption-level <level>', 'MSE kinds allowed: full RC4, header-only (then plaintext), or both (default)').choices(['full', 'header', 'both']),
       )
+      .option('--no-pex', 'no peer exchange (BEP 11)')
+      .option('--no-lsd', 'no local peer discovery (BEP 14)')
+      .option('--lsd-interface <addr>', 'interface address for local peer discovery multicast (e.g. 127.0.0.1)')
       .option('--json', 'machine-readable progress: one JSON object per line')
       .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
       .option('-v, --verbose', 'debug logging on stderr');
@@ -505,7 +536,7 @@ function program(): Command {
     p
       .command('download')
       .description('download a torrent; exits 0 once every file is complete and verified')
-      .argument('<torrent>')
+      .argument('<torrent-or-magnet>')
       .option('-o, --output <dir>', 'download directory', '.')
       .option('--seed', 'keep seeding after the download completes'),
   ).action(async (file: string, o) => {

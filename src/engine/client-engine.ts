@@ -10,15 +10,19 @@ import { NullLogger } from '../core/logger.js';
 import { NodeClock } from '../core/node-clock.js';
 import type { Random } from '../core/random.js';
 import { NodeRandom } from '../core/node-random.js';
-import type { Metainfo } from '../metainfo/types.js';
-import { parseTorrent } from '../metainfo/index.js';
+import type { MagnetLink, Metainfo } from '../metainfo/types.js';
+import { parseMagnet, parseTorrent } from '../metainfo/index.js';
+import { bencode } from '../bencode/index.js';
+import { LsdService, createNodeMulticastSocket } from '../lsd/index.js';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { ConnectionManager, ListenManager } from '../peer/index.js';
 import type { DialTarget } from '../peer/index.js';
 import type { Hasher, PieceStorage } from '../storage/types.js';
 import { FsStorage, WorkerHasher } from '../storage/index.js';
 import type { Transport } from '../transport/index.js';
 import { TcpTransport } from '../transport/index.js';
-import { equalBytes, parseHostPort, toHex } from '../util/bytes.js';
+import { concatBytes, equalBytes, formatHostPort, parseHostPort, toHex } from '../util/bytes.js';
 import * as dns from 'node:dns';
 import * as os from 'node:os';
 import { NodeUdpMux } from '../transport/udp/udp-mux.js';
@@ -35,6 +39,12 @@ import type { EngineSettings } from '../torrent/settings.js';
 import { resolveSettings } from '../torrent/settings.js';
 import type { TorrentHost } from '../torrent/torrent-manager.js';
 import { TorrentManager } from '../torrent/torrent-manager.js';
+import type { LsdSocket } from '../lsd/index.js';
+
+/** Where fetched metadata is cached: `<downloadDir>/.torrentkit/<info-hash>.torrent`. */
+export function metadataCachePath(downloadDir: string, infoHashHex: string): string {
+  return path.join(downloadDir, '.torrentkit', `${infoHashHex}.torrent`);
+}
 
 export interface Deps {
   clock: Clock;
@@ -51,6 +61,8 @@ export interface Deps {
   httpGet: HttpGet | undefined;
   /** This machine's own addresses, so a tracker listing us is not dialed. */
   localAddresses: () => string[];
+  /** The BEP 14 multicast socket (node:dgram on settings.lsdInterface by default). */
+  createLsdSocket: (interfaceAddress: string, onError: (e: Error) => void) => Promise<LsdSocket>;
 }
 
 /** A UdpMux the engine can bind and close. */
@@ -100,6 +112,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private externalIp: string | undefined;
   /** MSE: SHA1('req2', info-hash) of every torrent, so an encrypted incoming connection finds its torrent. */
   private readonly skeys = new SkeyIndex();
+  private lsd: LsdService | undefined;
+  private lsdErrors = 0;
 
   constructor(settings: Partial<EngineSettings> = {}, deps: Partial<Deps> = {}) {
     super();
@@ -117,6 +131,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       resolve: deps.resolve ?? defaultResolve,
       httpGet: deps.httpGet,
       localAddresses: deps.localAddresses ?? defaultLocalAddresses,
+      createLsdSocket: deps.createLsdSocket ?? ((interfaceAddress, onError) => createNodeMulticastSocket({ interfaceAddress, onError })),
     };
     this.trackerKey = random.int(0x7fffffff);
     const s = this.settings;
@@ -184,6 +199,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       this.selfAddresses.clear();
       for (const a of ['127.0.0.1', '::1', '0.0.0.0', '::', ...this.deps.localAddresses()]) this.selfAddresses.add(a);
       this.ticker = this.deps.clock.setInterval(() => this.pump(), 1000);
+      this.startLsd();
       this.emit('listening', this.port);
     })();
     return this.started;
@@ -209,6 +225,46 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       }
     }
     this.udpSocket = udp;
+  }
+
+  /** BEP 14: one service for all torrents; its failures (no multicast route, ...) are quiet warnings. */
+  private startLsd(): void {
+    if (!this.settings.lsdEnabled || this.disposed) return;
+    const lsd = new LsdService({
+      clock: this.deps.clock,
+      random: this.deps.random,
+      port: this.port,
+      socketFactory: () => this.deps.createLsdSocket(this.settings.lsdInterface, (e) => this.lsdError(e)),
+      hasTorrent: (hex) => {
+        const t = this.torrents.get(hex);
+        return t !== undefined && this.lsdAllowed(t);
+      },
+      onPeer: (hex, host, port) => {
+        const t = this.torrents.get(hex);
+        if (!t || !this.lsdAllowed(t) || this.isSelf(host, port)) return;
+        t.addPeer(formatHostPort(host, port), 'lsd');
+      },
+      onError: (e) => this.lsdError(e),
+    });
+    this.lsd = lsd;
+    for (const t of this.torrents.values()) if (this.lsdAllowed(t) && (t.state === 'downloading' || t.state === 'seeding')) lsd.add(t.infoHashHex);
+    lsd.start().catch((e: unknown) => {
+      this.lsdError(e);
+      if (this.lsd === lsd) this.lsd = undefined;
+      void lsd.stop();
+    });
+  }
+
+  private lsdAllowed(t: TorrentManager): boolean {
+    return t.hasMetadata && !t.meta.info.private;
+  }
+
+  private lsdError(e: unknown): void {
+    const msg = `local peer discovery: ${e instanceof Error ? e.message : String(e)}`;
+    // Quiet: a machine (or test namespace) without a multicast route is normal; say it once.
+    if (this.lsdErrors++ === 0) this.deps.logger.info(msg);
+    else this.deps.logger.debug(() => msg);
+    this.emit('warning', msg);
   }
 
   /** The shared UDP socket's port (0 when it isn't open). */
@@ -250,12 +306,35 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     this.connections.pump(this.torrents.values());
   }
 
-  /** Add a torrent from .torrent bytes or parsed metainfo. It starts stopped; call `start()` on it. */
-  async addTorrent(source: Uint8Array | Metainfo, opts: AddTorrentOptions): Promise<TorrentManager> {
+  /** Same as addTorrent: a magnet URI, .torrent bytes or parsed metainfo. */
+  add(source: string | MagnetLink | Uint8Array | Metainfo, opts: AddTorrentOptions): Promise<TorrentManager> {
+    return this.addTorrent(source, opts);
+  }
+
+  /**
+   * Add a torrent from a magnet URI, .torrent bytes or parsed metainfo. It starts stopped; call `start()`
+   * on it. A magnet link starts by fetching the metadata from peers (state 'metadata'), unless it was
+   * fetched before and cached under `<downloadDir>/.torrentkit/`.
+   */
+  async addTorrent(source: string | MagnetLink | Uint8Array | Metainfo, opts: AddTorrentOptions): Promise<TorrentManager> {
     if (this.disposed) throw new BtError('ERR_STATE', 'engine disposed', { op: 'start' });
-    const meta = source instanceof Uint8Array ? parseTorrent(source) : source;
-    if (this.torrents.has(meta.infoHashHex)) {
-      throw new BtError('ERR_DUPLICATE_TORRENT', `torrent ${meta.infoHashHex} is already added`, { op: 'start' });
+    let src: Metainfo | MagnetLink;
+    let peers = opts.peers ?? [];
+    let trackers = opts.trackers;
+    if (typeof source === 'string') src = parseMagnet(source);
+    else if (source instanceof Uint8Array) src = parseTorrent(source);
+    else src = source;
+    if ((src as Metainfo).info === undefined) {
+      const magnet = src as MagnetLink;
+      peers = [...magnet.peers, ...peers];
+      const cached = await this.loadCachedMetadata(opts.downloadDir, magnet.infoHashHex);
+      if (cached) {
+        src = cached;
+        trackers = [...magnet.trackers.map((t) => [t]), ...(trackers ?? [])];
+      }
+    }
+    if (this.torrents.has(src.infoHashHex)) {
+      throw new BtError('ERR_DUPLICATE_TORRENT', `torrent ${src.infoHashHex} is already added`, { op: 'start' });
     }
     const hasher = (): Hasher => this.hasher;
     const host: TorrentHost = {
@@ -280,16 +359,53 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
         this.selfAddresses.add(a);
         this.emit('external-address', a, from);
       },
+      saveMetadata: (tm, meta) => {
+        this.saveCachedMetadata(tm.downloadDir, meta).catch((e: unknown) =>
+          this.emit('warning', `cannot cache the metadata of ${meta.infoHashHex}: ${(e as Error).message}`),
+        );
+      },
     };
-    const t = new TorrentManager(host, meta, opts.downloadDir, { trackers: opts.trackers });
-    this.torrents.set(meta.infoHashHex, t);
-    this.skeys.add(meta.infoHash);
-    for (const p of opts.peers ?? []) t.addPeer(p);
+    const t = new TorrentManager(host, src, opts.downloadDir, { trackers });
+    this.torrents.set(src.infoHashHex, t);
+    this.skeys.add(src.infoHash);
+    for (const p of peers) t.addPeer(p);
     t.on('state', (s) => {
-      if (s === 'checking') void this.start().catch((e: unknown) => this.emit('warning', (e as Error).message));
+      if (s === 'checking' || s === 'metadata') void this.start().catch((e: unknown) => this.emit('warning', (e as Error).message));
+      if ((s === 'downloading' || s === 'seeding') && this.lsdAllowed(t)) this.lsd?.add(t.infoHashHex);
+      else if (s === 'stopped' || s === 'error' || s === 'paused') this.lsd?.remove(t.infoHashHex);
     });
     this.emit('torrent-added', t);
     return t;
+  }
+
+  private async loadCachedMetadata(downloadDir: string, infoHashHex: string): Promise<Metainfo | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(metadataCachePath(downloadDir, infoHashHex));
+    } catch {
+      return undefined;
+    }
+    try {
+      const meta = parseTorrent(bytes);
+      return meta.infoHashHex === infoHashHex ? meta : undefined;
+    } catch (e) {
+      this.emit('warning', `ignoring the cached metadata of ${infoHashHex}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Write the fetched info dictionary as a .torrent (with the magnet's trackers), atomically. */
+  private async saveCachedMetadata(downloadDir: string, meta: Metainfo): Promise<void> {
+    const file = metadataCachePath(downloadDir, meta.infoHashHex);
+    await mkdir(path.dirname(file), { recursive: true });
+    const enc = new TextEncoder();
+    // Keys in order: announce-list < info; the info dictionary goes in as its exact bytes.
+    const parts: Uint8Array[] = [enc.encode('d')];
+    if (meta.announceList.length > 0) parts.push(enc.encode('13:announce-list'), bencode(meta.announceList.map((t) => [...t])));
+    parts.push(enc.encode('4:info'), meta.infoBytes, enc.encode('e'));
+    const tmp = `${file}.${toHex(this.deps.random.bytes(4))}.tmp`;
+    await writeFile(tmp, concatBytes(parts));
+    await rename(tmp, file);
   }
 
   getTorrent(infoHash: Uint8Array | string): TorrentManager | undefined {
@@ -302,12 +418,13 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   }
 
   async removeTorrent(t: TorrentManager): Promise<void> {
-    const mine = this.torrents.get(t.meta.infoHashHex);
+    const mine = this.torrents.get(t.infoHashHex);
     if (!mine || !equalBytes(mine.infoHash, t.infoHash)) return;
     await t.stop();
     t.dispose();
-    this.torrents.delete(t.meta.infoHashHex);
-    this.skeys.delete(t.meta.infoHash);
+    this.torrents.delete(t.infoHashHex);
+    this.skeys.delete(t.infoHash);
+    this.lsd?.remove(t.infoHashHex);
     this.emit('torrent-removed', t);
   }
 
@@ -317,6 +434,9 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     this.disposed = true;
     this.ticker?.cancel();
     this.connections.dispose();
+    const lsd = this.lsd;
+    this.lsd = undefined;
+    await lsd?.stop().catch(() => undefined);
     await Promise.all([...this.torrents.values()].map((t) => t.stop()));
     for (const t of this.torrents.values()) t.dispose();
     await this.listen.stop();

@@ -69,6 +69,17 @@ export interface EngineSettings {
    * them in order; incoming ones are accepted when their kind is listed. Without 'plaintext', encryption is required.
    */
   encryption: readonly EncryptionType[];
+  /** BEP 11 peer exchange (never for private torrents). */
+  pexEnabled: boolean;
+  /** BEP 14 Local Peer Discovery (never for private torrents). */
+  lsdEnabled: boolean;
+  /**
+   * Interface address LSD multicasts from and listens on ('0.0.0.0': the system's choice). Tests pin
+   * '127.0.0.1' so nothing leaves the machine.
+   */
+  lsdInterface: string;
+  /** Largest info dictionary (BEP 9 metadata_size) fetched for a magnet link. */
+  maxMetadataSize: number;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
@@ -103,6 +114,10 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   trackerRetryBaseMs: 15_000,
   trackerStopTimeoutMs: 3_000,
   encryption: Object.freeze(['rc4-full', 'rc4-header', 'plaintext']) as readonly EncryptionType[],
+  pexEnabled: true,
+  lsdEnabled: true,
+  lsdInterface: '0.0.0.0',
+  maxMetadataSize: 8 * 1024 * 1024,
 });
 
 const POSITIVE_INTS: (keyof EngineSettings)[] = [
@@ -110,7 +125,7 @@ const POSITIVE_INTS: (keyof EngineSettings)[] = [
   'chokeIntervalMs', 'keepAliveIntervalMs', 'peerIdleTimeoutMs', 'requestTimeoutMs', 'maxOutstandingRequests',
   'maxIncomingRequests', 'hashFailuresToBan', 'hashWorkers', 'reconnectBaseMs', 'trackerNumWant', 'trackerHttpTimeoutMs',
   'trackerMaxResponseBytes', 'udpTrackerBaseTimeoutMs', 'trackerRequestTimeoutMs', 'trackerMinIntervalMs',
-  'trackerRetryBaseMs', 'trackerStopTimeoutMs',
+  'trackerRetryBaseMs', 'trackerStopTimeoutMs', 'maxMetadataSize',
 ];
 
 /** Defaults + overrides, validated; throws BtError ERR_SETTINGS naming the bad field. */
@@ -149,6 +164,9 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
     if (!ENCRYPTION_TYPES.includes(e)) bad('encryption', `unknown kind ${JSON.stringify(e)} (rc4-full, rc4-header, plaintext)`);
   }
   if (new Set(s.encryption).size !== s.encryption.length) bad('encryption', 'a kind is listed twice');
+  if (typeof s.pexEnabled !== 'boolean') bad('pexEnabled', 'must be a boolean');
+  if (typeof s.lsdEnabled !== 'boolean') bad('lsdEnabled', 'must be a boolean');
+  if (typeof s.lsdInterface !== 'string' || s.lsdInterface.length === 0) bad('lsdInterface', 'must be an interface address such as 127.0.0.1');
   if (!/^-[A-Za-z]{2}\d{4}-$/.test(s.peerIdPrefix)) bad('peerIdPrefix', 'must look like -XX0000-');
   return Object.freeze({
     ...s,

@@ -8,8 +8,9 @@ import type { Clock, Timer } from '../core/clock.js';
 import { BtError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
-import type { Metainfo } from '../metainfo/types.js';
+import type { MagnetLink, Metainfo } from '../metainfo/types.js';
 import { pieceHash, pieceSize } from '../metainfo/types.js';
+import { MetadataAssembler, metainfoFromInfoBytes } from '../metainfo/index.js';
 import type { PeerHandler } from '../peer/peer-connection.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { BlockRequest, PickerPeer } from '../picker/index.js';
@@ -26,12 +27,24 @@ import type { Tracker, TrackerPeer } from '../tracker/types.js';
 import type { ConnectionEncryption } from '../peer/index.js';
 import type { TrackerStatus } from '../tracker/tracker-manager.js';
 import { TrackerManager } from '../tracker/tracker-manager.js';
-import { FrameDecoder, decodeExtendedHandshake, encodeExtendedHandshake } from '../wire/index.js';
+import {
+  FrameDecoder,
+  PexFlags,
+  PexTracker,
+  decodeExtendedHandshake,
+  decodeUtMetadata,
+  decodeUtPex,
+  encodeExtendedHandshake,
+  encodeUtMetadata,
+  encodeUtPex,
+  serveMetadata,
+} from '../wire/index.js';
+import type { PexPeer } from '../wire/index.js';
 import { Choker } from './choker.js';
 import { PieceReadCache } from './read-cache.js';
 import type { EngineSettings } from './settings.js';
 
-export type TorrentState = 'stopped' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
+export type TorrentState = 'stopped' | 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
 
 /** Where a peer's address came from. */
 export type PeerSource = 'manual' | 'tracker' | 'dht' | 'pex' | 'lsd' | 'incoming';
@@ -80,6 +93,8 @@ export interface TorrentEvents {
   'peer-disconnected': [address: string, reason: string];
   'peer-banned': [address: string, reason: string];
   complete: [];
+  /** A magnet link's metadata was fetched from peers (and verified against the info-hash). */
+  metadata: [meta: Metainfo];
   /** A tracker answered, failed or was told `stopped` (its status after the change). */
   tracker: [status: TrackerStatus];
   warning: [message: string];
@@ -107,6 +122,8 @@ export interface TorrentHost {
   isSelf(host: string, port: number): boolean;
   /** A tracker told us our address as it sees it. */
   externalAddress?(address: string, from: string): void;
+  /** Metadata fetched for a magnet link: cache it so a restart doesn't fetch it again. */
+  saveMetadata?(torrent: TorrentManager, meta: Metainfo): void;
 }
 
 export interface TorrentOptions {
@@ -133,7 +150,20 @@ interface PeerState extends PickerPeer {
   snubbed: boolean;
   source: PeerSource;
   encryption: ConnectionEncryption;
+  /** BEP 9 metadata_size from the peer's extended handshake. */
+  metadataSize: number | undefined;
+  /** The peer's listen port from its extended handshake (`p`). */
+  listenPort: number | undefined;
+  /** BEP 11: what we told this peer (present when it supports ut_pex and PEX is allowed). */
+  pex: PexTracker | undefined;
+  lastPexReceived: number;
 }
+
+/** The extended message ids we ask peers to use for messages to us (BEP 10 `m`). */
+export const UT_METADATA_ID = 1;
+export const UT_PEX_ID = 2;
+/** `left` announced to trackers while the size is unknown (magnet before metadata). */
+const UNKNOWN_LEFT = 16 * 1024 * 1024 * 1024;
 
 const MAX_READS_IN_FLIGHT = 16;
 /** Addresses kept to dial (from trackers, PEX, ...): bounded so a hostile source can't grow it without limit. */
@@ -141,8 +171,12 @@ const MAX_CANDIDATES = 2000;
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 
 export class TorrentManager extends TypedEmitter<TorrentEvents> {
-  readonly meta: Metainfo;
+  private metaValue: Metainfo | undefined;
+  /** The magnet link this torrent was added from (undefined for a .torrent). */
+  readonly magnet: MagnetLink | undefined;
+  private assembler: MetadataAssembler<PeerState> | undefined;
   readonly infoHash: Uint8Array;
+  readonly infoHashHex: string;
   readonly downloadDir: string;
   private currentState: TorrentState = 'stopped';
   private errorValue: BtError | undefined;
@@ -157,8 +191,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** Bytes of complete pieces being hashed or written; new requests wait while this is over budget. */
   private verifyingBytes = 0;
   private readonly piecePool: Uint8Array[] = [];
-  private readonly verifyBudget: number;
-  private readonly readCache: PieceReadCache;
+  private verifyBudget = 16 * 1024 * 1024;
+  private readCache: PieceReadCache | undefined;
   private readonly downMeter = new RateMeter(5);
   private readonly upMeter = new RateMeter(5);
   private downloadedBytes = 0;
@@ -174,21 +208,20 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** Figures at stop(), for the `stopped` announce that goes out after the pieces are forgotten. */
   private stoppedStats: TorrentStats | undefined;
 
-  constructor(host: TorrentHost, meta: Metainfo, downloadDir: string, opts: TorrentOptions = {}) {
+  /** `source`: parsed metainfo, or a magnet link (the torrent then starts by fetching the metadata, BEP 9). */
+  constructor(host: TorrentHost, source: Metainfo | MagnetLink, downloadDir: string, opts: TorrentOptions = {}) {
     super();
     this.host = host;
-    this.meta = meta;
-    this.infoHash = meta.infoHash;
+    const isMeta = (x: Metainfo | MagnetLink): x is Metainfo => (x as Metainfo).info !== undefined;
+    this.magnet = isMeta(source) ? undefined : source;
+    this.infoHash = source.infoHash;
+    this.infoHashHex = source.infoHashHex;
     this.downloadDir = downloadDir;
-    this.log = host.logger.forComponent(`torrent ${meta.infoHashHex.slice(0, 8)}`);
-    this.verifyBudget = Math.max(16 * 1024 * 1024, meta.info.pieceLength * 4);
+    this.log = host.logger.forComponent(`torrent ${source.infoHashHex.slice(0, 8)}`);
     this.choker = new Choker({ uploadSlots: host.settings.uploadSlots, random: host.random });
-    this.readCache = new PieceReadCache(
-      Math.max(host.settings.readCacheBytes, meta.info.pieceLength * 2),
-      (i) => this.storage!.read(i, 0, pieceSize(meta.info, i)),
-      (i) => pieceSize(meta.info, i),
-    );
-    const tiers = [...meta.announceList, ...(opts.trackers ?? [])].filter((t) => t.length > 0);
+    if (isMeta(source)) this.setMeta(source);
+    const own = isMeta(source) ? source.announceList : source.trackers.map((t) => [t]);
+    const tiers = [...own, ...(opts.trackers ?? [])].filter((t) => t.length > 0);
     if (tiers.length > 0) {
       const s = host.settings;
       this.trackerManager = new TrackerManager({
@@ -196,7 +229,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         clock: host.clock,
         random: host.random,
         createTracker: (url) => host.createTracker(url),
-        infoHash: meta.infoHash,
+        infoHash: source.infoHash,
         peerId: host.peerId,
         key: host.trackerKey,
         stats: () => {
@@ -224,6 +257,31 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     };
   }
 
+  private setMeta(meta: Metainfo): void {
+    this.metaValue = meta;
+    this.verifyBudget = Math.max(16 * 1024 * 1024, meta.info.pieceLength * 4);
+    this.readCache = new PieceReadCache(
+      Math.max(this.host.settings.readCacheBytes, meta.info.pieceLength * 2),
+      (i) => this.storage!.read(i, 0, pieceSize(meta.info, i)),
+      (i) => pieceSize(meta.info, i),
+    );
+  }
+
+  /** The torrent's metainfo. Throws until it is known (a magnet link before its metadata arrived): see hasMetadata. */
+  get meta(): Metainfo {
+    if (!this.metaValue) throw new BtError('ERR_STATE', 'the torrent has no metadata yet', { op: 'validate' });
+    return this.metaValue;
+  }
+
+  get hasMetadata(): boolean {
+    return this.metaValue !== undefined;
+  }
+
+  /** May we exchange peers (BEP 11)? Never for private torrents, nor before we know whether it is one. */
+  private get pexAllowed(): boolean {
+    return this.host.settings.pexEnabled && this.metaValue !== undefined && !this.metaValue.info.private;
+  }
+
   // ------------------------------------------------------------------ lifecycle
 
   get state(): TorrentState {
@@ -235,7 +293,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   }
 
   get name(): string {
-    return this.meta.info.name;
+    return this.metaValue?.info.name ?? this.magnet?.displayName ?? this.infoHashHex;
   }
 
   get complete(): boolean {
@@ -243,12 +301,12 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   }
 
   get pieceCount(): number {
-    return this.meta.info.pieceCount;
+    return this.metaValue?.info.pieceCount ?? 0;
   }
 
   /** Check existing data, then download or seed. Resolves once checking is done. */
   start(): Promise<void> {
-    if (this.currentState === 'downloading' || this.currentState === 'seeding' || this.currentState === 'checking') {
+    if (this.currentState === 'downloading' || this.currentState === 'seeding' || this.currentState === 'checking' || this.currentState === 'metadata') {
       return this.startPromise ?? Promise.resolve();
     }
     if (this.currentState === 'paused' && this.picker) {
@@ -256,8 +314,23 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       this.host.wantPeers(this);
       return Promise.resolve();
     }
+    if (!this.metaValue) {
+      this.startMetadata();
+      return Promise.resolve();
+    }
     this.startPromise = this.doStart();
     return this.startPromise;
+  }
+
+  /** Magnet link: connect to peers and fetch the info dictionary (BEP 9); then check and download. */
+  private startMetadata(): void {
+    this.abort = new AbortController();
+    this.stoppedStats = undefined;
+    this.errorValue = undefined;
+    this.setState('metadata');
+    this.ticker = this.host.clock.setInterval(() => this.tick(), 1000);
+    this.trackerManager?.start({ complete: false });
+    this.host.wantPeers(this);
   }
 
   private async doStart(): Promise<void> {
@@ -309,7 +382,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.closeAllPeers('stopped');
     this.partial.clear();
     this.piecePool.length = 0;
-    this.readCache.clear();
+    this.readCache?.clear();
+    this.assembler = undefined;
     const st = this.storage;
     this.storage = undefined;
     this.picker = undefined;
@@ -346,12 +420,17 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     return this.currentState === 'downloading' || this.currentState === 'seeding';
   }
 
+  /** Peers are dialed and accepted: while active, and while fetching metadata. */
+  private get connectable(): boolean {
+    return this.active || this.currentState === 'metadata';
+  }
+
   // ------------------------------------------------------------------ peers in and out
 
   /** Add a peer address to try ("ip:port" or "[v6]:port"). */
   addPeer(address: string, source: PeerSource = 'manual'): void {
     const { host, port } = parseHostPort(address);
-    if (this.addCandidate(host, port, source) && this.active) this.host.wantPeers(this);
+    if (this.addCandidate(host, port, source) && this.connectable) this.host.wantPeers(this);
   }
 
   private addCandidate(host: string, port: number, source: PeerSource): boolean {
@@ -370,7 +449,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       if (this.host.isSelf(p.host, p.port)) continue;
       if (this.addCandidate(p.host, p.port, 'tracker')) added++;
     }
-    if (added > 0 && this.active) this.host.wantPeers(this);
+    if (added > 0 && this.connectable) this.host.wantPeers(this);
   }
 
   /** Per-tracker status (announce order): last and next announce, peers, seeders, leechers, last error. */
@@ -395,7 +474,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   /** Connections this torrent may still open (per-torrent limit). */
   get openSlots(): number {
-    if (!this.active) return 0;
+    if (!this.connectable) return 0;
     let connecting = 0;
     for (const c of this.candidates.values()) if (c.connecting) connecting++;
     return Math.max(0, this.host.settings.maxConnectionsPerTorrent - this.peers.size - connecting);
@@ -430,7 +509,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   /** Can this torrent take one more (incoming or dialed) connection? */
   acceptsPeer(): boolean {
-    return this.active && this.peers.size < this.host.settings.maxConnectionsPerTorrent;
+    return this.connectable && this.peers.size < this.host.settings.maxConnectionsPerTorrent;
   }
 
   /** A connection whose handshake has completed joins the swarm. */
@@ -442,7 +521,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       this.log.debug(() => `refusing ${address}: ${why}`);
       conn.close(false);
     };
-    if (!this.active || !this.picker) return refuse('torrent not active');
+    if (!this.connectable || (this.active && !this.picker)) return refuse('torrent not active');
     if (this.banned.has(address)) return refuse('banned');
     if (equalBytes(remote.peerId, this.host.peerId)) {
       this.candidates.delete(address);
@@ -462,7 +541,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       peerId: remote.peerId,
       reserved: remote.reserved,
       decoder,
-      pieceCount: this.meta.info.pieceCount,
+      pieceCount: this.pieceCount,
       clock: this.host.clock,
       handler: this.handler,
     });
@@ -479,6 +558,10 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       snubbed: false,
       source: cand?.source ?? (conn.outgoing ? 'manual' : 'incoming'),
       encryption,
+      metadataSize: undefined,
+      listenPort: undefined,
+      pex: undefined,
+      lastPexReceived: -Infinity,
     };
     this.peers.set(address, st);
     this.sendInitial(st);
@@ -489,20 +572,29 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   private sendInitial(st: PeerState): void {
     const p = st.peer;
-    const have = this.picker!.have;
     const msgs: Message[] = [];
     if (p.extended) {
+      const m: Record<string, number> = { ut_metadata: UT_METADATA_ID };
+      if (this.host.settings.pexEnabled && !this.metaValue?.info.private) m['ut_pex'] = UT_PEX_ID;
       msgs.push({
         type: 'extended',
         id: 0,
         payload: encodeExtendedHandshake({
-          m: {},
+          m,
           v: this.host.settings.userAgent,
           p: this.host.listenPort() || undefined,
           reqq: this.host.settings.maxIncomingRequests,
+          metadata_size: this.metaValue?.infoBytes.length,
         }),
       });
     }
+    if (!this.picker) {
+      // Fetching metadata: we have no pieces (BEP 6 wants a have-none from a fast peer).
+      if (p.fast) msgs.push({ type: 'have-none' });
+      p.sendMany(msgs);
+      return;
+    }
+    const have = this.picker.have;
     if (p.fast && have.complete) msgs.push({ type: 'have-all' });
     else if (p.fast && have.empty) msgs.push({ type: 'have-none' });
     else if (!have.empty) msgs.push({ type: 'bitfield', bits: have.bytes });
@@ -524,6 +616,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }
     this.emit('peer-disconnected', p.address, reason);
     this.log.debug(() => `peer ${p.address} closed: ${reason}`);
+    if (this.assembler) {
+      this.assembler.removePeer(st);
+      this.requestMetadataAll();
+    }
+    if (this.currentState === 'metadata') this.host.wantPeers(this);
     if (this.active) {
       this.fillAllRequests();
       this.host.wantPeers(this);
@@ -546,8 +643,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   private onMessage(p: PeerConnection, m: Message): void {
     const st = this.peers.get(p.address);
+    if (!st) return;
+    if (m.type === 'extended') return this.onExtended(st, m.id, m.payload);
     const picker = this.picker;
-    if (!st || !picker) return;
+    // Fetching metadata: nothing but extension messages matters yet (peers are reconnected afterwards).
+    if (!picker) return;
     switch (m.type) {
       case 'keep-alive':
         return;
@@ -601,21 +701,199 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         return;
       case 'suggest':
         return;
-      case 'extended':
-        if (m.id === 0) {
-          try {
-            const hs = decodeExtendedHandshake(m.payload);
-            if (hs.v !== undefined) p.clientName = hs.v;
-            if (hs.reqq !== undefined && hs.reqq > 0) p.maxRequests = Math.min(hs.reqq, this.host.settings.maxOutstandingRequests);
-            p.extensions = hs.m ?? {};
-          } catch (e) {
-            this.emit('warning', `bad extended handshake from ${p.address}: ${(e as Error).message}`);
-          }
-        }
-        return;
       case 'port':
       case 'unknown':
         return;
+    }
+  }
+
+  // ------------------------------------------------------------------ BEP 10 extensions: ut_metadata, ut_pex
+
+  private onExtended(st: PeerState, id: number, payload: Uint8Array): void {
+    const p = st.peer;
+    if (id === 0) {
+      let hs;
+      try {
+        hs = decodeExtendedHandshake(payload);
+      } catch (e) {
+        this.emit('warning', `bad extended handshake from ${p.address}: ${(e as Error).message}`);
+        return;
+      }
+      if (hs.v !== undefined) p.clientName = hs.v;
+      if (hs.reqq !== undefined && hs.reqq > 0) p.maxRequests = Math.min(hs.reqq, this.host.settings.maxOutstandingRequests);
+      p.extensions = hs.m ?? {};
+      if (hs.p !== undefined) st.listenPort = hs.p;
+      if (hs.metadata_size !== undefined) st.metadataSize = hs.metadata_size;
+      if ((p.extensions['ut_pex'] ?? 0) > 0 && this.pexAllowed && !st.pex) {
+        st.pex = new PexTracker({ clock: this.host.clock, remote: this.pexAddress(st) });
+      }
+      if (this.currentState === 'metadata') this.metadataPeerReady(st);
+      return;
+    }
+    if (id === UT_METADATA_ID) return this.onUtMetadata(st, payload);
+    if (id === UT_PEX_ID) return this.onUtPex(st, payload);
+    // An extension we did not advertise: ignore it (BEP 10).
+  }
+
+  private sendExtended(st: PeerState, name: string, payload: Uint8Array): void {
+    const id = st.peer.extensions[name] ?? 0;
+    if (id > 0) st.peer.send({ type: 'extended', id, payload });
+  }
+
+  private onUtMetadata(st: PeerState, payload: Uint8Array): void {
+    const p = st.peer;
+    const max = this.host.settings.maxMetadataSize;
+    let msg;
+    try {
+      const asm = this.assembler;
+      msg = decodeUtMetadata(payload, asm && asm.agrees(st.metadataSize) ? { metadataSize: asm.metadataSize, maxMetadataSize: max } : { maxMetadataSize: max });
+    } catch (e) {
+      return p.close(`bad ut_metadata message: ${(e as Error).message}`);
+    }
+    switch (msg.type) {
+      case 'request':
+        return this.sendExtended(st, 'ut_metadata', serveMetadata(this.metaValue?.infoBytes, msg.piece));
+      case 'reject':
+        if (!this.assembler) return;
+        this.assembler.onReject(st, msg.piece);
+        return this.requestMetadata(st);
+      case 'data': {
+        const asm = this.assembler;
+        if (!asm || this.currentState !== 'metadata') return;
+        let r;
+        try {
+          r = asm.onData(st, msg.piece, msg.data);
+        } catch (e) {
+          return p.close(`bad ut_metadata data: ${(e as Error).message}`);
+        }
+        if (r.status === 'complete') return this.gotMetadata(r.infoBytes);
+        if (r.status === 'hash-failed') {
+          this.assembler = undefined;
+          for (const bad of r.peers) this.ban(bad, 'sent metadata that does not match the info-hash');
+          // Start again with whoever is left (a fresh assembler: the size may have been the lie).
+          for (const o of this.peers.values()) this.metadataPeerReady(o);
+          return;
+        }
+        return this.requestMetadata(st);
+      }
+      case 'unknown':
+        return;
+    }
+  }
+
+  /** A peer's extended handshake arrived while we fetch metadata: ask it for pieces if it has them. */
+  private metadataPeerReady(st: PeerState): void {
+    if (this.currentState !== 'metadata' || st.peer.isClosed) return;
+    if ((st.peer.extensions['ut_metadata'] ?? 0) === 0 || st.metadataSize === undefined) return;
+    if (!this.assembler) {
+      try {
+        this.assembler = new MetadataAssembler<PeerState>({
+          infoHash: this.infoHash,
+          metadataSize: st.metadataSize,
+          clock: this.host.clock,
+          maxMetadataSize: this.host.settings.maxMetadataSize,
+        });
+      } catch (e) {
+        return st.peer.close(`unusable metadata_size: ${(e as Error).message}`);
+      }
+    }
+    this.requestMetadata(st);
+  }
+
+  private requestMetadata(st: PeerState): void {
+    const asm = this.assembler;
+    if (!asm || st.peer.isClosed || !asm.agrees(st.metadataSize) || (st.peer.extensions['ut_metadata'] ?? 0) === 0) return;
+    for (let piece = asm.request(st); piece !== undefined; piece = asm.request(st)) {
+      this.sendExtended(st, 'ut_metadata', encodeUtMetadata({ type: 'request', piece }));
+    }
+  }
+
+  private requestMetadataAll(): void {
+    for (const st of this.peers.values()) this.requestMetadata(st);
+  }
+
+  /** The info dictionary arrived and hashes to the info-hash: build the metainfo, reconnect, check, download. */
+  private gotMetadata(infoBytes: Uint8Array): void {
+    let meta: Metainfo;
+    try {
+      meta = metainfoFromInfoBytes(infoBytes, {
+        trackers: this.magnet?.trackers ?? [],
+        urlList: this.magnet?.webSeeds ?? [],
+        infoHash: this.infoHash,
+      });
+    } catch (e) {
+      return this.fail(e);
+    }
+    this.assembler = undefined;
+    this.setMeta(meta);
+    this.log.info(`metadata received: ${meta.info.name}, ${meta.info.pieceCount} pieces`);
+    this.emit('metadata', meta);
+    this.host.saveMetadata?.(this, meta);
+    // Simplest correct hand-over: drop the connections (they were opened with no piece count) and dial
+    // them again; peers that dialed us are dialed back on the listen port they announced.
+    const again: [string, number, PeerSource][] = [];
+    for (const st of this.peers.values()) {
+      if (!st.peer.conn.outgoing && st.listenPort !== undefined) again.push([st.peer.conn.remoteAddress, st.listenPort, st.source]);
+    }
+    this.ticker?.cancel();
+    this.ticker = undefined;
+    // doStart moves to 'checking' at once, so nothing is dialed until the check is done.
+    this.startPromise = this.doStart();
+    this.closeAllPeers('metadata received; reconnecting');
+    for (const [h, port, source] of again) this.addCandidate(h, port, source);
+    for (const c of this.candidates.values()) {
+      c.nextAttempt = 0;
+      c.failures = 0;
+    }
+  }
+
+  /** The address other peers can dial `st` on (for PEX), or undefined when unknown. */
+  private pexAddress(st: PeerState): { host: string; port: number } | undefined {
+    const c = st.peer.conn;
+    if (c.outgoing) return { host: c.remoteAddress, port: c.remotePort };
+    return st.listenPort !== undefined ? { host: c.remoteAddress, port: st.listenPort } : undefined;
+  }
+
+  private onUtPex(st: PeerState, payload: Uint8Array): void {
+    if (!this.pexAllowed) return;
+    const now = this.host.clock.now();
+    let msg;
+    try {
+      msg = decodeUtPex(payload);
+    } catch (e) {
+      return st.peer.close(`bad ut_pex message: ${(e as Error).message}`);
+    }
+    // BEP 11: at most one message a minute; a flood is read no more often than every 10 s.
+    if (now - st.lastPexReceived < 10_000) return;
+    st.lastPexReceived = now;
+    let added = 0;
+    for (const a of msg.added) {
+      if (this.host.isSelf(a.host, a.port)) continue;
+      if (this.addCandidate(a.host, a.port, 'pex')) added++;
+    }
+    if (added > 0) {
+      this.log.debug(() => `${added} peer(s) from ${st.id} by PEX`);
+      this.host.wantPeers(this);
+    }
+  }
+
+  /** Send each PEX-capable peer what changed (PexTracker keeps it to one message a minute). */
+  private sendPex(): void {
+    if (!this.pexAllowed) return;
+    let list: PexPeer[] | undefined;
+    for (const st of this.peers.values()) {
+      if (!st.pex || st.peer.isClosed || st.pex.msUntilNext() > 0) continue;
+      list ??= [...this.peers.values()].flatMap((o) => {
+        const a = this.pexAddress(o);
+        if (!a) return [];
+        let flags = 0;
+        if (o.peer.conn.outgoing) flags |= PexFlags.Reachable;
+        if (o.isSeed) flags |= PexFlags.Seed;
+        if (o.encryption !== 'none') flags |= PexFlags.PreferEncryption;
+        return [{ host: a.host, port: a.port, flags }];
+      });
+      const msg = st.pex.next(list);
+      if (msg) this.sendExtended(st, 'ut_pex', encodeUtPex(msg));
     }
   }
 
@@ -858,7 +1136,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     ) {
       const r = st.uploadQueue.shift()!;
       st.readsInFlight++;
-      this.readCache.get(r.index).then(
+      this.readCache!.get(r.index).then(
         (piece) => {
           st.readsInFlight--;
           if (p.isClosed || p.amChoking) return;
@@ -912,9 +1190,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   // ------------------------------------------------------------------ housekeeping
 
   private tick(): void {
+    if (this.currentState === 'metadata') return this.tickMetadata();
     if (!this.active) return;
     const now = this.host.clock.now();
     const s = this.host.settings;
+    this.sendPex();
     if (now - this.lastChoke >= s.chokeIntervalMs) {
       this.lastChoke = now;
       this.runChoker(now);
@@ -940,11 +1220,39 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.host.wantPeers(this);
   }
 
+  private tickMetadata(): void {
+    const now = this.host.clock.now();
+    const s = this.host.settings;
+    for (const st of [...this.peers.values()]) {
+      const p = st.peer;
+      if (now - p.lastReceived > s.peerIdleTimeoutMs) p.close('idle timeout');
+      else if (now - p.lastSent > s.keepAliveIntervalMs) p.send({ type: 'keep-alive' });
+    }
+    if (this.assembler && this.assembler.expire().length > 0) this.requestMetadataAll();
+    this.host.wantPeers(this);
+  }
+
   // ------------------------------------------------------------------ views
 
   stats(): TorrentStats {
     const now = this.host.clock.now();
-    const info = this.meta.info;
+    if (!this.metaValue) {
+      return {
+        state: this.currentState,
+        progress: 0,
+        piecesHave: 0,
+        pieceCount: 0,
+        downloaded: this.downloadedBytes,
+        uploaded: this.uploadedBytes,
+        downloadRate: 0,
+        uploadRate: 0,
+        peers: this.peers.size,
+        seeds: 0,
+        eta: undefined,
+        left: UNKNOWN_LEFT,
+      };
+    }
+    const info = this.metaValue.info;
     const have = this.picker?.have;
     const piecesHave = have?.count ?? 0;
     let haveBytes = 0;
@@ -974,7 +1282,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   peerList(): PeerInfo[] {
     const now = this.host.clock.now();
-    const n = this.meta.info.pieceCount;
+    const n = this.pieceCount;
     return [...this.peers.values()].map((st) => ({
       address: st.id,
       source: st.source,

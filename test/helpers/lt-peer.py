@@ -14,10 +14,12 @@ on loopback).
         v1-only torrent of DIR_OR_FILE (the torrent's name is its basename). Prints one JSON line:
         {"event":"made","infohash":..,"pieces":..,"piece_size":..,"total_size":..,"files":..}
   run   --listen 127.0.0.1:PORT (PORT 0: any; the "listening" event says which)
-        (--seed T --data DIR [--no-seed-mode] | --download T --save DIR)
+        (--seed T --data DIR [--no-seed-mode] | --download T --save DIR | --magnet URI --save DIR)
         [--peer HOST:PORT]... [--until finished|never] [--timeout S] [--upload-limit BPS]
         [--encryption enabled|disabled|forced] [--transport tcp|utp|both] [--set key=value]...
-        [--lsd [--lsd-interval S]]
+        [--lsd [--lsd-interval S]] [--pex]
+        --magnet downloads from a magnet link (metadata from peers first, BEP 9); --pex enables BEP 11 peer
+        exchange for the torrent (off by default).
         Prints one JSON object per line: session, listening, torrent_added, peer_connected,
         peer_disconnected, lsd_peer (with --lsd), status (every --stats-interval s), hash_failed,
         torrent_error, file_error, finished (with seconds since the torrent was added), until_met, timeout.
@@ -118,8 +120,8 @@ def settings(a):
 
 
 def cmd_run(a):
-    if bool(a.seed) == bool(a.download):
-        emit("error", msg="give exactly one of --seed or --download")
+    if (bool(a.seed) + bool(a.download) + bool(a.magnet)) != 1:
+        emit("error", msg="give exactly one of --seed, --download or --magnet")
         return 2
     stop = {"sig": None}
 
@@ -132,14 +134,24 @@ def cmd_run(a):
     ses = lt.session(settings(a))
     emit("session", version=lt.__version__, pid=os.getpid(), listen=a.listen, transport=a.transport)
 
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(a.seed or a.download)
+    if a.magnet:
+        atp = lt.parse_magnet_uri(a.magnet)
+        try:
+            ih = str(atp.info_hashes.v1)
+        except AttributeError:
+            ih = str(atp.info_hash)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(a.seed or a.download)
+        ih = str(atp.ti.info_hash())
     atp.save_path = os.path.abspath(a.data if a.seed else a.save)
     os.makedirs(atp.save_path, exist_ok=True)
     flags = atp.flags
     flags &= ~lt.torrent_flags.auto_managed
     flags &= ~lt.torrent_flags.paused
-    flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_pex
+    flags |= lt.torrent_flags.disable_dht
+    if not a.pex:
+        flags |= lt.torrent_flags.disable_pex
     if not a.lsd:
         flags |= lt.torrent_flags.disable_lsd
     if a.seed and a.seed_mode:
@@ -151,9 +163,12 @@ def cmd_run(a):
         atp.download_limit = a.download_limit
     h = ses.add_torrent(atp)
     t_added = time.time()
-    emit("torrent_added", role="seed" if a.seed else "download", infohash=str(atp.ti.info_hash()),
-         pieces=atp.ti.num_pieces(), piece_size=atp.ti.piece_length(), total_size=atp.ti.total_size(),
-         save=atp.save_path)
+    if a.magnet:
+        emit("torrent_added", role="magnet", infohash=ih, save=atp.save_path)
+    else:
+        emit("torrent_added", role="seed" if a.seed else "download", infohash=ih,
+             pieces=atp.ti.num_pieces(), piece_size=atp.ti.piece_length(), total_size=atp.ti.total_size(),
+             save=atp.save_path)
 
     peers = []
     for p in a.peer or []:
@@ -190,7 +205,7 @@ def cmd_run(a):
                 # The Debian binding has no lsd_peer_alert class (a bare alert): the peer is in the message,
                 # "<name> peer [ 127.0.0.1:7000 client: ... ] ...".
                 m = re.search(r"\[ (\S+) ", al.message())
-                emit("lsd_peer", ip=m.group(1) if m else None, infohash=str(atp.ti.info_hash()), msg=al.message())
+                emit("lsd_peer", ip=m.group(1) if m else None, infohash=ih, msg=al.message())
             elif w == "peer_disconnected":
                 emit("peer_disconnected", msg=al.message())
             elif w == "peer_error":
@@ -208,6 +223,8 @@ def cmd_run(a):
                          up=ts.total_payload_upload)
             elif w in ("tracker_reply", "tracker_error", "tracker_warning", "scrape_reply", "scrape_failed"):
                 emit(w, url=getattr(al, "url", ""), msg=al.message())
+            elif w == "metadata_received":
+                emit(w, msg=al.message())
             elif w in ("peer_ban", "peer_blocked", "torrent_checked", "state_changed", "metadata_failed",
                        "storage_moved_failed", "fastresume_rejected"):
                 emit(w, msg=al.message())
@@ -250,6 +267,8 @@ def main():
                    help="hash-check the data before seeding (default: seed_mode, verify lazily)")
     r.add_argument("--download")
     r.add_argument("--save", default="./dl")
+    r.add_argument("--magnet", help="download from this magnet link (use --peer to give peers)")
+    r.add_argument("--pex", action="store_true", help="enable BEP 11 peer exchange for the torrent")
     r.add_argument("--peer", action="append", help="HOST:PORT to dial (repeatable; re-dialed every --reconnect s)")
     r.add_argument("--reconnect", type=float, default=2.0)
     r.add_argument("--until", choices=["finished", "never"], default="never")

@@ -122,6 +122,8 @@ export interface LtRunOptions {
   /** BEP 14 LSD on, announcing every lsdIntervalSec (default 5) s; emits lsd_peer events. Loopback namespace only. */
   lsd?: boolean;
   lsdIntervalSec?: number;
+  /** BEP 11 peer exchange on for the torrent (off by default). */
+  pex?: boolean;
 }
 
 function runArgs(o: LtRunOptions): string[] {
@@ -132,6 +134,7 @@ function runArgs(o: LtRunOptions): string[] {
   if (o.downloadLimit) args.push('--download-limit', String(o.downloadLimit));
   for (const s of o.set ?? []) args.push('--set', s);
   if (o.lsd) args.push('--lsd', '--lsd-interval', String(o.lsdIntervalSec ?? 5));
+  if (o.pex) args.push('--pex');
   return args;
 }
 
@@ -154,4 +157,10 @@ export async function startLtSeed(h: Harness, torrent: string, dataDir: string, 
 export async function startLtDownload(h: Harness, torrent: string, saveDir: string, o: LtRunOptions = {}): Promise<LtPeer> {
   const args = [ltPeerScript(), 'run', '--download', torrent, '--save', saveDir, '--until', o.until ?? 'finished', ...runArgs(o)];
   return started(h, h.procs.spawn(LT_PYTHON, args, { name: o.name ?? 'lt-download' }));
+}
+
+/** Start a libtorrent downloader given only a magnet link (peers from the link's x.pe or o.peers). */
+export async function startLtMagnet(h: Harness, magnet: string, saveDir: string, o: LtRunOptions = {}): Promise<LtPeer> {
+  const args = [ltPeerScript(), 'run', '--magnet', magnet, '--save', saveDir, '--until', o.until ?? 'finished', ...runArgs(o)];
+  return started(h, h.procs.spawn(LT_PYTHON, args, { name: o.name ?? 'lt-magnet' }));
 }
