@@ -1,5 +1,5 @@
 /** torrentkit public API. */
-export { ClientEngine } from './engine/index.js';
+export { ClientEngine, metadataCachePath } from './engine/index.js';
 export type { Deps, AddTorrentOptions, EngineEvents } from './engine/index.js';
 export { TorrentManager } from './torrent/torrent-manager.js';
 export type { TorrentState, TorrentStats, TorrentEvents, PeerInfo } from './torrent/torrent-manager.js';
