@@ -82,11 +82,15 @@ function engineSettings(opts: {
   pex?: boolean;
   lsd?: boolean;
   lsdInterface?: string;
+  dht?: boolean;
+  dhtBootstrap?: string;
 }): Partial<EngineSettings> {
   const s: Partial<EngineSettings> = {};
   if (opts.pex === false) s.pexEnabled = false;
   if (opts.lsd === false) s.lsdEnabled = false;
   if (opts.lsdInterface !== undefined) s.lsdInterface = opts.lsdInterface;
+  if (opts.dht === false) s.dhtEnabled = false;
+  if (opts.dhtBootstrap !== undefined) s.dhtBootstrap = opts.dhtBootstrap.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
   if (opts.encryption || opts.encryptionLevel) s.encryption = encryptionPreset(opts.encryption ?? 'prefer', opts.encryptionLevel ?? 'both');
   if (opts.listen && opts.listen.length > 0) s.listenEndpoints = opts.listen;
   else {
@@ -335,6 +339,7 @@ interface RunOpts {
   trackerTimeout?: number;
   encryption?: 'plaintext' | 'prefer' | 'require';
   encryptionLevel?: 'full' | 'header' | 'both';
+  transport?: 'tcp' | 'utp' | 'both';
   port?: number;
   listen?: string[];
   peer: string[];
@@ -343,6 +348,8 @@ interface RunOpts {
   pex?: boolean;
   lsd?: boolean;
   lsdInterface?: string;
+  dht?: boolean;
+  dhtBootstrap?: string;
 }
 
 async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean }): Promise<number> {
@@ -502,12 +509,15 @@ function program(): Command {
       .addOption(
         new Option('--encryption <policy>', 'MSE/PE: plaintext only, prefer encryption (default), or require it').choices(['plaintext', 'prefer', 'require']),
       )
+      .addOption(new Option('--transport <kind>', 'peer transports: tcp (default), utp (BEP 29, experimental) or both (TCP tried first)').choices(['tcp', 'utp', 'both']))
       .addOption(
         new Option('--encryption-level <level>', 'MSE kinds allowed: full RC4, header-only (then plaintext), or both (default)').choices(['full', 'header', 'both']),
       )
       .option('--no-pex', 'no peer exchange (BEP 11)')
       .option('--no-lsd', 'no local peer discovery (BEP 14)')
       .option('--lsd-interface <addr>', 'interface address for local peer discovery multicast (e.g. 127.0.0.1)')
+      .option('--no-dht', 'no DHT (BEP 5)')
+      .option('--dht-bootstrap <host:port,...>', 'DHT bootstrap nodes (default: the public routers)')
       .option('--json', 'machine-readable progress: one JSON object per line')
       .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
       .option('-v, --verbose', 'debug logging on stderr');

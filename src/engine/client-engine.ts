@@ -26,6 +26,8 @@ import { concatBytes, equalBytes, formatHostPort, parseHostPort, toHex } from '.
 import * as dns from 'node:dns';
 import * as os from 'node:os';
 import { NodeUdpMux } from '../transport/udp/udp-mux.js';
+import { DualTransport } from '../transport/dual-transport.js';
+import { UtpTransport } from '../transport/utp/index.js';
 import type { UdpMux } from '../transport/udp/udp-mux.js';
 import { TrackerFactory } from '../tracker/factory.js';
 import { HttpTracker } from '../tracker/http/index.js';
@@ -37,7 +39,9 @@ import { SkeyIndex } from '../mse/index.js';
 import { makePeerId, makeReserved, suggestedMaxMessageLength } from '../wire/index.js';
 import type { EngineSettings } from '../torrent/settings.js';
 import { resolveSettings } from '../torrent/settings.js';
-import type { TorrentHost } from '../torrent/torrent-manager.js';
+import type { TorrentDht, TorrentHost } from '../torrent/torrent-manager.js';
+import { DhtNode } from '../dht/index.js';
+import type { PeerAddress } from '../dht/index.js';
 import { TorrentManager } from '../torrent/torrent-manager.js';
 import type { LsdSocket } from '../lsd/index.js';
 
@@ -103,10 +107,13 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private port = 0;
   private ticker: Timer | undefined;
   private disposed = false;
-  private readonly reserved = makeReserved({ extended: true, fast: true, dht: false });
+  private readonly reserved: Uint8Array;
   /** Tracker kinds by URL scheme: register more (or replace these) before adding torrents. */
   readonly trackerFactory = new TrackerFactory();
   private udpSocket: EngineUdp | undefined;
+  /** uTP over the shared UDP socket (when enabled and the socket opened). */
+  private utp: UtpTransport | undefined;
+  private readonly dual: DualTransport;
   private readonly trackerKey: number;
   private readonly selfAddresses = new Set<string>();
   private externalIp: string | undefined;
@@ -114,10 +121,14 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private readonly skeys = new SkeyIndex();
   private lsd: LsdService | undefined;
   private lsdErrors = 0;
+  /** BEP 5 node on the shared UDP socket (undefined: disabled, no socket, or not started yet). */
+  private dhtNode: DhtNode | undefined;
+  private detachDht: (() => void) | undefined;
 
   constructor(settings: Partial<EngineSettings> = {}, deps: Partial<Deps> = {}) {
     super();
     this.settings = resolveSettings(settings);
+    this.reserved = makeReserved({ extended: true, fast: true, dht: this.settings.dhtEnabled });
     const clock = deps.clock ?? new NodeClock();
     const random = deps.random ?? new NodeRandom();
     this.deps = {
@@ -160,12 +171,19 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       });
     this.peerId = makePeerId(this.settings.peerIdPrefix, random.bytes(12));
     const maxMessageLength = (t: DialTarget): number => Math.max(256 * 1024, suggestedMaxMessageLength(t.pieceCount));
+    const s0 = this.settings;
+    this.dual = new DualTransport({
+      tcp: s0.enableTcp ? this.deps.transport : undefined,
+      utp: () => (s0.enableUtp ? this.utp : undefined),
+      prefer: s0.preferredTransport,
+      firstAttemptTimeoutMs: s0.transportFallbackMs,
+    });
     this.connections = new ConnectionManager({
       random,
       encryption: this.settings.encryption,
       clock,
       logger: this.deps.logger.forComponent('connections'),
-      transport: this.deps.transport,
+      transport: this.dual,
       peerId: this.peerId,
       reserved: this.reserved,
       maxHalfOpen: this.settings.maxHalfOpen,
@@ -194,12 +212,14 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   start(): Promise<void> {
     if (this.disposed) return Promise.reject(new BtError('ERR_STATE', 'engine disposed', { op: 'start' }));
     this.started ??= (async () => {
-      this.port = await this.listen.start(this.settings.listenEndpoints);
+      if (this.settings.enableTcp) this.port = await this.listen.start(this.settings.listenEndpoints);
       await this.openUdp();
+      await this.startUtp();
       this.selfAddresses.clear();
       for (const a of ['127.0.0.1', '::1', '0.0.0.0', '::', ...this.deps.localAddresses()]) this.selfAddresses.add(a);
       this.ticker = this.deps.clock.setInterval(() => this.pump(), 1000);
       this.startLsd();
+      void this.startDht();
       this.emit('listening', this.port);
     })();
     return this.started;
@@ -209,7 +229,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private async openUdp(): Promise<void> {
     const eps = (this.settings.udpEndpoints.length > 0 ? this.settings.udpEndpoints : this.settings.listenEndpoints).map((e) => {
       const ep = parseHostPort(e);
-      return this.settings.udpEndpoints.length > 0 ? ep : { host: ep.host, port: this.port };
+      return this.settings.udpEndpoints.length > 0 ? ep : { host: ep.host, port: this.port || ep.port };
     });
     const udp = this.deps.createUdp();
     udp.onError = (e) => this.emit('warning', `UDP socket: ${e.message}`);
@@ -255,6 +275,63 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     });
   }
 
+  /**
+   * BEP 5 on the shared UDP socket. Bootstrap names are resolved first; a router that does not resolve (no
+   * network, a loopback-only test namespace) is a quiet warning, never an error.
+   */
+  private async startDht(): Promise<void> {
+    if (!this.settings.dhtEnabled || !this.udpSocket || this.dhtNode) return;
+    const resolved = await Promise.all(
+      this.settings.dhtBootstrap.map(async (ep): Promise<PeerAddress | undefined> => {
+        const { host, port } = parseHostPort(ep);
+        try {
+          return { host: await this.deps.resolve(host), port };
+        } catch (e) {
+          this.dhtWarning(`cannot resolve DHT bootstrap ${ep}: ${(e as Error).message}`);
+          return undefined;
+        }
+      }),
+    );
+    const udp = this.udpSocket;
+    if (this.disposed || !udp || this.dhtNode) return;
+    const node = new DhtNode({
+      clock: this.deps.clock,
+      random: this.deps.random,
+      bootstrap: resolved.filter((r): r is PeerAddress => r !== undefined),
+    });
+    this.dhtNode = node;
+    this.detachDht = node.attach(udp);
+    node.start();
+  }
+
+  private dhtWarning(msg: string): void {
+    this.deps.logger.debug(() => msg);
+    this.emit('warning', msg);
+  }
+
+  /** What torrents use of the DHT: lookups, announces, nodes from `nodes` keys and PORT messages. */
+  private torrentDht(): TorrentDht | undefined {
+    const node = this.dhtNode;
+    const udp = this.udpSocket;
+    if (!node || !udp) return undefined;
+    return {
+      getPeers: (ih, o) => node.getPeers(ih, o),
+      announce: (ih, port, o) => node.announce(ih, port, o),
+      addNode: (host, port) => {
+        this.deps
+          .resolve(host)
+          .then((ip) => this.dhtNode?.addNode(ip, port))
+          .catch((e: unknown) => this.dhtWarning(`cannot resolve DHT node ${host}: ${(e as Error).message}`));
+      },
+      port: udp.port,
+    };
+  }
+
+  /** The DHT node (BEP 5): getPeers / announce / stats. Undefined when disabled or before the engine started. */
+  get dht(): DhtNode | undefined {
+    return this.dhtNode;
+  }
+
   private lsdAllowed(t: TorrentManager): boolean {
     return t.hasMetadata && !t.meta.info.private;
   }
@@ -265,6 +342,20 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (this.lsdErrors++ === 0) this.deps.logger.info(msg);
     else this.deps.logger.debug(() => msg);
     this.emit('warning', msg);
+  }
+
+  /** uTP on the shared UDP socket: dialed through the DualTransport, accepted through the ListenManager. */
+  private async startUtp(): Promise<void> {
+    const udp = this.udpSocket;
+    if (!this.settings.enableUtp || !udp) {
+      if (!this.settings.enableTcp) throw new BtError('ERR_LISTEN', 'TCP is disabled and uTP has no UDP socket', { op: 'start' });
+      return;
+    }
+    this.utp = new UtpTransport(udp, { clock: this.deps.clock, random: this.deps.random });
+    const host = parseHostPort(this.settings.listenEndpoints[0] ?? '0.0.0.0:0').host;
+    await this.listen.listenOn(this.utp, host, udp.port);
+    // uTP only: peers reach us on the UDP port.
+    if (!this.settings.enableTcp) this.port = udp.port;
   }
 
   /** The shared UDP socket's port (0 when it isn't open). */
@@ -359,6 +450,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
         this.selfAddresses.add(a);
         this.emit('external-address', a, from);
       },
+      dht: () => this.torrentDht(),
       saveMetadata: (tm, meta) => {
         this.saveCachedMetadata(tm.downloadDir, meta).catch((e: unknown) =>
           this.emit('warning', `cannot cache the metadata of ${meta.infoHashHex}: ${(e as Error).message}`),
@@ -440,6 +532,11 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await Promise.all([...this.torrents.values()].map((t) => t.stop()));
     for (const t of this.torrents.values()) t.dispose();
     await this.listen.stop();
+    this.dhtNode?.stop();
+    this.detachDht?.();
+    this.detachDht = undefined;
+    this.utp?.close();
+    this.utp = undefined;
     await this.udpSocket?.close();
     this.udpSocket = undefined;
     await this.hasherInstance?.destroy();

@@ -61,6 +61,13 @@ export class ListenManager {
     return port;
   }
 
+  /** Accept connections from another transport too (uTP on the shared UDP port). */
+  async listenOn(transport: Transport, host: string, port: number): Promise<number> {
+    const l = await transport.listen(host, port, (c) => this.onConnection(c));
+    this.listeners.push(l);
+    return l.port;
+  }
+
   get ports(): number[] {
     return this.listeners.map((l) => l.port);
   }

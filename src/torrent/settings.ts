@@ -69,6 +69,12 @@ export interface EngineSettings {
    * them in order; incoming ones are accepted when their kind is listed. Without 'plaintext', encryption is required.
    */
   encryption: readonly EncryptionType[];
+  /** Transports: TCP and uTP (BEP 29, on the shared UDP port); outgoing connections try `preferredTransport` first. */
+  enableTcp: boolean;
+  enableUtp: boolean;
+  preferredTransport: 'tcp' | 'utp';
+  /** With both transports on, how long the first dial attempt may take before the other kind is tried. */
+  transportFallbackMs: number;
   /** BEP 11 peer exchange (never for private torrents). */
   pexEnabled: boolean;
   /** BEP 14 Local Peer Discovery (never for private torrents). */
@@ -78,6 +84,10 @@ export interface EngineSettings {
    * '127.0.0.1' so nothing leaves the machine.
    */
   lsdInterface: string;
+  /** BEP 5 Mainline DHT on the shared UDP socket, as a peer source (never for private torrents). */
+  dhtEnabled: boolean;
+  /** DHT bootstrap routers, HOST:PORT (names are resolved when the engine starts). */
+  dhtBootstrap: readonly string[];
   /** Largest info dictionary (BEP 9 metadata_size) fetched for a magnet link. */
   maxMetadataSize: number;
 }
@@ -114,9 +124,16 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   trackerRetryBaseMs: 15_000,
   trackerStopTimeoutMs: 3_000,
   encryption: Object.freeze(['rc4-full', 'rc4-header', 'plaintext']) as readonly EncryptionType[],
+  enableTcp: true,
+  // Off by default until the engine's uTP path passes its libtorrent interop test (test/interop/utp-lt.test.ts).
+  enableUtp: false,
+  preferredTransport: 'tcp',
+  transportFallbackMs: 3_000,
   pexEnabled: true,
   lsdEnabled: true,
   lsdInterface: '0.0.0.0',
+  dhtEnabled: true,
+  dhtBootstrap: Object.freeze(['router.bittorrent.com:6881', 'dht.transmissionbt.com:6881', 'router.utorrent.com:6881', 'dht.libtorrent.org:25401']) as readonly string[],
   maxMetadataSize: 8 * 1024 * 1024,
 });
 
@@ -164,15 +181,30 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
     if (!ENCRYPTION_TYPES.includes(e)) bad('encryption', `unknown kind ${JSON.stringify(e)} (rc4-full, rc4-header, plaintext)`);
   }
   if (new Set(s.encryption).size !== s.encryption.length) bad('encryption', 'a kind is listed twice');
+  if (!s.enableTcp && !s.enableUtp) bad('enableTcp', 'enable at least one of TCP and uTP');
+  if (s.preferredTransport !== 'tcp' && s.preferredTransport !== 'utp') bad('preferredTransport', 'must be tcp or utp');
+  if (!(Number.isInteger(s.transportFallbackMs) && s.transportFallbackMs > 0)) bad('transportFallbackMs', 'must be a positive integer');
   if (typeof s.pexEnabled !== 'boolean') bad('pexEnabled', 'must be a boolean');
   if (typeof s.lsdEnabled !== 'boolean') bad('lsdEnabled', 'must be a boolean');
   if (typeof s.lsdInterface !== 'string' || s.lsdInterface.length === 0) bad('lsdInterface', 'must be an interface address such as 127.0.0.1');
+  if (typeof s.dhtEnabled !== 'boolean') bad('dhtEnabled', 'must be a boolean');
+  if (!Array.isArray(s.dhtBootstrap)) bad('dhtBootstrap', 'must be a list of HOST:PORT');
+  for (const ep of s.dhtBootstrap) {
+    let port = 0;
+    try {
+      port = parseHostPort(ep).port;
+    } catch {
+      bad('dhtBootstrap', `not HOST:PORT: ${JSON.stringify(ep)}`);
+    }
+    if (port === 0) bad('dhtBootstrap', `port must be 1..65535: ${JSON.stringify(ep)}`);
+  }
   if (!/^-[A-Za-z]{2}\d{4}-$/.test(s.peerIdPrefix)) bad('peerIdPrefix', 'must look like -XX0000-');
   return Object.freeze({
     ...s,
     listenEndpoints: Object.freeze([...s.listenEndpoints]),
     udpEndpoints: Object.freeze([...s.udpEndpoints]),
     encryption: Object.freeze([...s.encryption]),
+    dhtBootstrap: Object.freeze([...s.dhtBootstrap]),
   });
 }
 
