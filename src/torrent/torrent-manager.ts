@@ -38,6 +38,7 @@ import {
   encodeUtMetadata,
   encodeUtPex,
   serveMetadata,
+  supportsDht,
 } from '../wire/index.js';
 import type { PexPeer } from '../wire/index.js';
 import { Choker } from './choker.js';
@@ -124,7 +125,23 @@ export interface TorrentHost {
   externalAddress?(address: string, from: string): void;
   /** Metadata fetched for a magnet link: cache it so a restart doesn't fetch it again. */
   saveMetadata?(torrent: TorrentManager, meta: Metainfo): void;
+  /** The engine's DHT (BEP 5), when it runs. */
+  dht?(): TorrentDht | undefined;
 }
+
+/** What a torrent needs of the engine's DHT node. */
+export interface TorrentDht {
+  getPeers(infoHash: Uint8Array, opts: { signal?: AbortSignal }): AsyncIterable<{ host: string; port: number }>;
+  announce(infoHash: Uint8Array, port: number, opts: { signal?: AbortSignal }): Promise<unknown>;
+  /** Ping a node (a torrent's `nodes`, a peer's PORT message); host names are resolved. */
+  addNode(host: string, port: number): void;
+  /** Our DHT UDP port (the PORT message). */
+  readonly port: number;
+}
+
+/** DHT get_peers + announce period per torrent, and the retry schedule while a lookup finds nobody. */
+const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000;
+const DHT_RETRY_MIN_MS = 5_000;
 
 export interface TorrentOptions {
   /** Extra tracker tiers, tried after the torrent's own. */
@@ -157,6 +174,8 @@ interface PeerState extends PickerPeer {
   /** BEP 11: what we told this peer (present when it supports ut_pex and PEX is allowed). */
   pex: PexTracker | undefined;
   lastPexReceived: number;
+  /** The peer set the handshake's DHT bit (BEP 5). */
+  dht: boolean;
 }
 
 /** The extended message ids we ask peers to use for messages to us (BEP 10 `m`). */
@@ -207,6 +226,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly trackerManager: TrackerManager | undefined;
   /** Figures at stop(), for the `stopped` announce that goes out after the pieces are forgotten. */
   private stoppedStats: TorrentStats | undefined;
+  /** BEP 5: the periodic get_peers + announce. */
+  private dhtTimer: Timer | undefined;
+  private dhtAbort: AbortController | undefined;
+  private dhtRetryMs = DHT_RETRY_MIN_MS;
+  private dhtNodesAdded = false;
 
   /** `source`: parsed metainfo, or a magnet link (the torrent then starts by fetching the metadata, BEP 9). */
   constructor(host: TorrentHost, source: Metainfo | MagnetLink, downloadDir: string, opts: TorrentOptions = {}) {
@@ -277,6 +301,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     return this.metaValue !== undefined;
   }
 
+  /** May we use the DHT (BEP 5)? Not for private torrents; a magnet link may (by info-hash) until its metadata says private. */
+  private get dhtAllowed(): boolean {
+    return this.host.settings.dhtEnabled && !this.metaValue?.info.private;
+  }
+
   /** May we exchange peers (BEP 11)? Never for private torrents, nor before we know whether it is one. */
   private get pexAllowed(): boolean {
     return this.host.settings.pexEnabled && this.metaValue !== undefined && !this.metaValue.info.private;
@@ -330,6 +359,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.setState('metadata');
     this.ticker = this.host.clock.setInterval(() => this.tick(), 1000);
     this.trackerManager?.start({ complete: false });
+    this.startDht();
     this.host.wantPeers(this);
   }
 
@@ -359,6 +389,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         this.setState('downloading');
       }
       this.trackerManager?.start({ complete: have.complete });
+      this.startDht();
       this.host.wantPeers(this);
     } catch (e) {
       if (signal.aborted) return;
@@ -378,6 +409,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.ticker?.cancel();
     this.ticker = undefined;
     this.stoppedStats = this.stats();
+    this.stopDht();
     const announced = this.trackerManager?.stop();
     this.closeAllPeers('stopped');
     this.partial.clear();
@@ -404,9 +436,67 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.log.error(`torrent failed: ${err.message}`);
     this.ticker?.cancel();
     this.ticker = undefined;
+    this.stopDht();
     this.closeAllPeers('torrent error');
     this.setState('error');
     if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  // ------------------------------------------------------------------ BEP 5 DHT
+
+  /** get_peers + announce now, then about every 15 minutes (sooner while lookups find nobody). */
+  private startDht(): void {
+    this.stopDht();
+    if (!this.dhtAllowed || !this.host.dht) return;
+    this.dhtRetryMs = DHT_RETRY_MIN_MS;
+    this.dhtTimer = this.host.clock.setTimeout(() => void this.runDht(), 0);
+  }
+
+  private stopDht(): void {
+    this.dhtTimer?.cancel();
+    this.dhtTimer = undefined;
+    this.dhtAbort?.abort();
+    this.dhtAbort = undefined;
+  }
+
+  private async runDht(): Promise<void> {
+    this.dhtTimer = undefined;
+    if (!this.dhtAllowed || !this.connectable) return;
+    const dht = this.host.dht?.();
+    if (!dht) {
+      // The engine's node is not up yet (resolving its routers): try again soon.
+      this.dhtTimer = this.host.clock.setTimeout(() => void this.runDht(), DHT_RETRY_MIN_MS);
+      return;
+    }
+    if (!this.dhtNodesAdded && this.metaValue) {
+      this.dhtNodesAdded = true;
+      for (const n of this.metaValue.nodes) dht.addNode(n.host, n.port);
+    }
+    const abort = new AbortController();
+    this.dhtAbort = abort;
+    const signal = abort.signal;
+    let found = 0;
+    try {
+      for await (const p of dht.getPeers(this.infoHash, { signal })) {
+        if (this.host.isSelf(p.host, p.port)) continue;
+        found++;
+        if (this.addCandidate(p.host, p.port, 'dht') && this.connectable) this.host.wantPeers(this);
+      }
+      const port = this.host.listenPort();
+      if (port > 0 && !signal.aborted) await dht.announce(this.infoHash, port, { signal });
+    } catch (e) {
+      if (signal.aborted) return;
+      this.log.debug(() => `DHT lookup failed: ${(e as Error).message}`);
+    }
+    if (signal.aborted || this.dhtAbort !== abort) return;
+    this.dhtAbort = undefined;
+    this.log.debug(() => `DHT: ${found} peers`);
+    let delay = DHT_ANNOUNCE_INTERVAL_MS;
+    if (found === 0) {
+      delay = this.dhtRetryMs;
+      this.dhtRetryMs = Math.min(this.dhtRetryMs * 2, DHT_ANNOUNCE_INTERVAL_MS);
+    }
+    this.dhtTimer = this.host.clock.setTimeout(() => void this.runDht(), delay);
   }
 
   private setState(s: TorrentState): void {
@@ -562,6 +652,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       listenPort: undefined,
       pex: undefined,
       lastPexReceived: -Infinity,
+      dht: supportsDht(remote.reserved),
     };
     this.peers.set(address, st);
     this.sendInitial(st);
@@ -588,9 +679,12 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         }),
       });
     }
+    // BEP 5: our DHT port, after the bitfield, to peers that set the DHT bit.
+    const dhtPort = st.dht && this.dhtAllowed ? this.host.dht?.()?.port : undefined;
     if (!this.picker) {
       // Fetching metadata: we have no pieces (BEP 6 wants a have-none from a fast peer).
       if (p.fast) msgs.push({ type: 'have-none' });
+      if (dhtPort) msgs.push({ type: 'port', port: dhtPort });
       p.sendMany(msgs);
       return;
     }
@@ -598,6 +692,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (p.fast && have.complete) msgs.push({ type: 'have-all' });
     else if (p.fast && have.empty) msgs.push({ type: 'have-none' });
     else if (!have.empty) msgs.push({ type: 'bitfield', bits: have.bytes });
+    if (dhtPort) msgs.push({ type: 'port', port: dhtPort });
     p.sendMany(msgs);
   }
 
@@ -702,6 +797,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       case 'suggest':
         return;
       case 'port':
+        if (this.dhtAllowed && m.port > 0) this.host.dht?.()?.addNode(p.conn.remoteAddress, m.port);
+        return;
       case 'unknown':
         return;
     }
