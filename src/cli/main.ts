@@ -84,8 +84,12 @@ function engineSettings(opts: {
   lsdInterface?: string;
   dht?: boolean;
   dhtBootstrap?: string;
+  transport?: 'tcp' | 'utp' | 'both';
 }): Partial<EngineSettings> {
   const s: Partial<EngineSettings> = {};
+  if (opts.transport === 'tcp') Object.assign(s, { enableTcp: true, enableUtp: false, preferredTransport: 'tcp' });
+  else if (opts.transport === 'utp') Object.assign(s, { enableTcp: false, enableUtp: true, preferredTransport: 'utp' });
+  else if (opts.transport === 'both') Object.assign(s, { enableTcp: true, enableUtp: true, preferredTransport: 'tcp' });
   if (opts.pex === false) s.pexEnabled = false;
   if (opts.lsd === false) s.lsdEnabled = false;
   if (opts.lsdInterface !== undefined) s.lsdInterface = opts.lsdInterface;

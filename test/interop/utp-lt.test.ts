@@ -12,9 +12,9 @@ import { freePort } from '../helpers/ports.js';
 import { assertSameTree } from '../helpers/files.js';
 import { requireTools } from '../helpers/tools.js';
 
-// TODO (issue 6): over the engine's uTP path libtorrent closes the connection during the handshake (MSE and
-// plaintext alike), although UtpTransport alone handshakes with it (utp-raw-lt.test.ts). Bounded to fail fast.
-test('uTP only: torrentkit downloads 64 MiB from libtorrent and seeds it back', { timeout: 60_000, todo: 'engine uTP path not yet interoperable with libtorrent' }, async (t) => {
+// TODO (issue 6): works, but slowly: ~4 MB/s from libtorrent (LEDBAT's window stays at a few KB against it), and
+// seeding to libtorrent stalls. Marked todo and bounded until that is fixed.
+test('uTP only: torrentkit downloads 64 MiB from libtorrent and seeds it back', { timeout: 90_000, todo: 'uTP against libtorrent is slow and seeding stalls' }, async (t) => {
   if (!requireTools(t, ['libtorrent', 'torrentkit'])) return;
   await withHarness(t, 'utp-lt', async (h) => {
     const payload = await makePayload(h.path('src'), { totalSize: 64 * MiB, seed: 'utp' });
@@ -22,7 +22,7 @@ test('uTP only: torrentkit downloads 64 MiB from libtorrent and seeds it back', 
     const seed = await startLtSeed(h, made.torrent, payload.dir, { transport: 'utp' });
     const t0 = Date.now();
     const dl = tkDownload(h, made.torrent, h.path('out'), ['--peer', `127.0.0.1:${seed.port}`, '--listen', `127.0.0.1:${await freePort()}`, '--transport', 'utp']);
-    await seed.proc.whileRunning(dl.waitComplete(20_000), 'libtorrent seeder');
+    await seed.proc.whileRunning(dl.waitComplete(60_000), 'libtorrent seeder');
     const secs = (Date.now() - t0) / 1000;
     h.note(`uTP download of 64 MiB from libtorrent: ${secs.toFixed(1)} s (${(made.totalSize / 1e6 / secs).toFixed(1)} MB/s incl. start-up)`);
     await assertSameTree(payload.root, h.path('out', payload.name));
@@ -32,7 +32,7 @@ test('uTP only: torrentkit downloads 64 MiB from libtorrent and seeds it back', 
 
     const ltDl = await startLtDownload(h, made.torrent, h.path('out-lt'), { transport: 'utp', timeoutSec: 200 });
     const tk = tkSeed(h, made.torrent, payload.dir, ['--listen', `127.0.0.1:${await freePort()}`, '--peer', `127.0.0.1:${ltDl.port}`, '--transport', 'utp']);
-    await tk.proc.whileRunning(ltDl.waitFinished(180_000), 'torrentkit seeder');
+    await tk.proc.whileRunning(ltDl.waitFinished(20_000), 'torrentkit seeder');
     await assertSameTree(payload.root, h.path('out-lt', payload.name));
     assert.equal((await tk.interrupt()).code, 0);
   });
