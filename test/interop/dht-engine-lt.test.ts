@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { withHarness } from '../helpers/harness.js';
 import { makePayload, KiB, MiB } from '../helpers/payload.js';
 import { ltMakeTorrent } from '../helpers/lt.js';
-import { tkDownload } from '../helpers/cli.js';
+import { tkDownload, tkSeed } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { assertSameTree } from '../helpers/files.js';
 import { LT_PYTHON, requireTools } from '../helpers/tools.js';
@@ -65,6 +65,11 @@ while time.time() - t0 < secs:
     time.sleep(0.1)
 `;
 
+// The reverse: DHT-only sessions plus a libtorrent *leecher* that looks the torrent up in the DHT (forcing an
+// announce, i.e. get_peers + announce_peer, every 2 s) and exits 0 once finished.
+const LT_LEECH_SCRIPT = LT_SCRIPT.replace("out(event='dht', nodes=nodes, seeding=st.is_seeding, peers=st.num_peers, uploaded=st.total_payload_upload)",
+    "out(event='dht', nodes=nodes, seeding=st.is_seeding, peers=st.num_peers, downloaded=st.total_payload_download)\n        if st.is_seeding:\n            out(event='finished')\n            sys.exit(0)");
+
 test('DHT peer source: torrentkit finds a libtorrent seeder through a loopback DHT and downloads', { timeout: 180_000 }, async (t) => {
   if (!requireTools(t, ['libtorrent', 'torrentkit'])) return;
   await withHarness(t, 'dht-engine-lt', async (h) => {
@@ -105,5 +110,30 @@ test('DHT peer source: torrentkit finds a libtorrent seeder through a loopback D
     const dhtLines = lt.stdoutLines.filter((l) => l.includes('"dht"'));
     assert.ok(dhtLines.length > 0, 'the swarm reported its DHT');
     h.note(`last swarm status: ${dhtLines[dhtLines.length - 1]}`);
+  });
+});
+
+test('DHT peer source, reverse: a libtorrent leecher finds a torrentkit seeder through a loopback DHT', { timeout: 180_000 }, async (t) => {
+  if (!requireTools(t, ['libtorrent', 'torrentkit'])) return;
+  await withHarness(t, 'dht-engine-lt-reverse', async (h) => {
+    const payload = await makePayload(h.path('src'), { totalSize: 8 * MiB, seed: 'dht-reverse' });
+    const made = ltMakeTorrent(payload.root, h.path('t.torrent'), 64 * KiB);
+    await writeFile(h.path('lt-dht-leech.py'), LT_LEECH_SCRIPT);
+    const ports: number[] = [];
+    for (let i = 0; i < 4; i++) ports.push(await freePort());
+    // The DHT nodes start first (the leecher session is the last one), then torrentkit seeds and announces.
+    const lt = h.procs.spawn(LT_PYTHON, [h.path('lt-dht-leech.py'), ports.join(','), made.torrent, h.path('out'), '150'], { name: 'lt-dht-leech' });
+    const seed = tkSeed(h, made.torrent, payload.dir, [
+      '--dht-bootstrap',
+      `${LOOP}:${ports[0]},${LOOP}:${ports[1]}`,
+      '--listen',
+      `${LOOP}:${await freePort()}`,
+      '--no-lsd',
+    ]);
+    const t0 = Date.now();
+    await seed.proc.whileRunning(lt.waitForLine((l) => l.includes('"finished"'), 120_000, 'libtorrent finished'), 'torrentkit seeder');
+    h.note(`libtorrent found torrentkit through the DHT and finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await assertSameTree(payload.root, h.path('out', payload.name));
+    assert.equal((await seed.interrupt()).code, 0);
   });
 });
