@@ -1,6 +1,7 @@
 /** torrentkit public API. */
 export { ClientEngine, metadataCachePath } from './engine/index.js';
-export type { Deps, AddTorrentOptions, EngineEvents } from './engine/index.js';
+export type { Deps, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './engine/index.js';
+export type { PortMapping, NatMethod, ExternalAddressReport } from './nat/index.js';
 export { TorrentManager } from './torrent/torrent-manager.js';
 export type { TorrentState, TorrentStats, TorrentEvents, PeerInfo } from './torrent/torrent-manager.js';
 export { resolveSettings, DEFAULT_SETTINGS } from './torrent/settings.js';

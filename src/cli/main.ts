@@ -4,6 +4,8 @@
  * Exit codes: 0 ok · 1 runtime failure · 2 usage error · 3 invalid or unsafe torrent · 130 interrupted.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import {
@@ -19,6 +21,7 @@ import {
   parseTorrent,
 } from '../index.js';
 import type { EngineSettings, Logger, Metainfo, TorrentManager, TorrentStats, TrackerStatus } from '../index.js';
+import type { PortForwardingStatus, PortMapping, ReachabilityReport } from '../index.js';
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, BAD_TORRENT: 3, INTERRUPTED: 130 } as const;
 
@@ -69,6 +72,11 @@ function parseTorrentOrExit(bytes: Uint8Array, file: string): Metainfo {
   }
 }
 
+function defaultDhtStateFile(): string {
+  const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'torrentkit', 'dht.json');
+}
+
 function makeLogger(verbose: boolean | undefined): Logger {
   return new TextLogger(verbose ? 'debug' : 'warn', (line) => process.stderr.write(`${line}\n`));
 }
@@ -84,6 +92,8 @@ function engineSettings(opts: {
   lsdInterface?: string;
   dht?: boolean;
   dhtBootstrap?: string;
+  dhtState?: string | false;
+  portForwarding?: boolean;
   transport?: 'tcp' | 'utp' | 'both';
 }): Partial<EngineSettings> {
   const s: Partial<EngineSettings> = {};
@@ -94,6 +104,9 @@ function engineSettings(opts: {
   if (opts.lsd === false) s.lsdEnabled = false;
   if (opts.lsdInterface !== undefined) s.lsdInterface = opts.lsdInterface;
   if (opts.dht === false) s.dhtEnabled = false;
+  if (opts.portForwarding === false) s.portForwarding = false;
+  // The routing table outlives the process (unless --no-dht-state): a restart asks known nodes first.
+  s.dhtStateFile = opts.dhtState === false ? '' : (opts.dhtState ?? defaultDhtStateFile());
   if (opts.dhtBootstrap !== undefined) s.dhtBootstrap = opts.dhtBootstrap.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
   if (opts.encryption || opts.encryptionLevel) s.encryption = encryptionPreset(opts.encryption ?? 'prefer', opts.encryptionLevel ?? 'both');
   if (opts.listen && opts.listen.length > 0) s.listenEndpoints = opts.listen;
@@ -301,6 +314,84 @@ function reportEvents(t: TorrentManager, r: Reporter): void {
   });
 }
 
+/** A port mapping as one JSON object (expiry as seconds from now). */
+function mappingJson(m: PortMapping, now: number): Record<string, unknown> {
+  return {
+    protocol: m.protocol,
+    internalPort: m.internalPort,
+    externalPort: m.externalPort ?? null,
+    method: m.method,
+    gateway: m.gateway,
+    state: m.state,
+    error: m.error?.message ?? null,
+    expiresIn: m.expiresAt === undefined ? null : Math.max(0, Math.round((m.expiresAt - now) / 1000)),
+  };
+}
+
+function reachabilityLine(rep: ReachabilityReport): string {
+  const parts: string[] = [];
+  if (rep.gateway) parts.push(`external address ${rep.gateway.address} (gateway, ${rep.gateway.method})`);
+  if (rep.tracker && rep.tracker.address !== rep.gateway?.address) parts.push(`${rep.gateway ? 'trackers see' : 'external address'} ${rep.tracker.address} (${rep.tracker.source})`);
+  if (rep.doubleNat) parts.push(`double NAT: the router's WAN address is ${rep.gateway?.class ?? 'not ours'}, another NAT sits upstream`);
+  if (rep.cgnat) parts.push('carrier-grade NAT (100.64/10): mapped ports are not reachable from the internet');
+  return parts.join('; ');
+}
+
+/**
+ * Port forwarding in the status: each mapping change (JSON: every change, renewals included; text: when
+ * state or port changes), the gateway status once, and the external address with its double-NAT flags.
+ * What happened before the reporter existed is replayed.
+ */
+function reportNat(engine: ClientEngine, r: Reporter): void {
+  const seen = new Map<string, string>();
+  const mapping = (m: PortMapping): void => {
+    r.json({ event: 'port-mapping', ...mappingJson(m, Date.now()) });
+    const key = `${m.method}/${m.protocol}/${m.internalPort}`;
+    const what = `${m.state}|${m.externalPort ?? ''}|${m.error?.message ?? ''}`;
+    if (seen.get(key) === what) return;
+    seen.set(key, what);
+    const ext = m.externalPort !== undefined ? ` -> external ${m.externalPort}` : '';
+    r.line(`port mapping ${m.method} ${m.protocol.toUpperCase()} ${m.internalPort}${ext} on ${m.gateway}: ${m.state}${m.error ? ` (${m.error.message})` : ''}`);
+  };
+  const status = (st: PortForwardingStatus): void => {
+    if (st.state === 'off' || st.state === 'disposed' || st.state === 'idle' || st.state === 'discovering') return;
+    r.json({ event: 'port-forwarding', ...st });
+    if (st.state === 'no-gateway') r.line(`port forwarding: ${st.message}`);
+    else if (st.state === 'ready') r.line(`port forwarding: gateway found (${st.methods.join(', ')})`);
+  };
+  const reach = (rep: ReachabilityReport): void => {
+    const address = rep.address;
+    if (!address) return;
+    r.json({
+      event: 'external-address',
+      address,
+      gateway: rep.gateway?.address ?? null,
+      method: rep.gateway?.method ?? null,
+      class: rep.gateway?.class ?? null,
+      tracker: rep.tracker?.address ?? null,
+      mismatch: rep.mismatch,
+      doubleNat: rep.doubleNat,
+      cgnat: rep.cgnat,
+    });
+    r.line(reachabilityLine(rep));
+  };
+  status(engine.portForwardingStatus);
+  for (const m of engine.portMappings) if (m.state !== 'pending') mapping(m);
+  if (engine.reachability.gateway) reach(engine.reachability);
+  engine.on('port-forwarding', status);
+  engine.on('port-mapping', mapping);
+  engine.on('reachability', reach);
+}
+
+/** Dispose the engine; report the port mappings it removed from the router, and how long that took. */
+async function disposeEngine(engine: ClientEngine, r: Reporter): Promise<void> {
+  const mapped = engine.portMappings.filter((m) => m.state === 'created');
+  const t0 = Date.now();
+  await engine.dispose();
+  if (engine.settings.portForwarding) r.json({ event: 'port-forwarding', state: 'disposed', removed: mapped.map((m) => mappingJson(m, Date.now())), ms: Date.now() - t0 });
+  if (mapped.length > 0) r.line(`removed ${mapped.length} port mapping${mapped.length === 1 ? '' : 's'} from the router`);
+}
+
 /** Resolve on SIGINT/SIGTERM (once). */
 function onSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -354,6 +445,8 @@ interface RunOpts {
   lsdInterface?: string;
   dht?: boolean;
   dhtBootstrap?: string;
+  dhtState?: string | false;
+  portForwarding?: boolean;
 }
 
 async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean }): Promise<number> {
@@ -372,6 +465,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   const t = await engine.add(source, { downloadDir: opts.output, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
+  reportNat(engine, r);
   const describe = (meta: Metainfo): void =>
     r.line(`downloading ${meta.info.name} (${fmtBytes(meta.info.totalLength)}, ${meta.info.pieceCount} pieces) to ${opts.output}, listening on port ${engine.listenPort}`);
   if (t.hasMetadata) describe(t.meta);
@@ -390,7 +484,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
     if (outcome !== 'complete') {
       r.end();
       r.line(`interrupted (${outcome}); verified data is kept and will be reused`);
-      await engine.dispose();
+      await disposeEngine(engine, r);
       return EXIT.INTERRUPTED;
     }
     const s = t.stats();
@@ -403,7 +497,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
       await sig;
       r.end();
     }
-    await engine.dispose();
+    await disposeEngine(engine, r);
     return EXIT.OK;
   } catch (e) {
     r.end();
@@ -418,6 +512,7 @@ async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<
   const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
+  reportNat(engine, r);
   const sig = onSignal();
   await t.start();
   if (t.state === 'error') {
@@ -433,7 +528,7 @@ async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<
   const got = await sig;
   r.end();
   r.line(`${got}: shutting down`);
-  await engine.dispose();
+  await disposeEngine(engine, r);
   return EXIT.OK;
 }
 
@@ -521,7 +616,10 @@ function program(): Command {
       .option('--no-lsd', 'no local peer discovery (BEP 14)')
       .option('--lsd-interface <addr>', 'interface address for local peer discovery multicast (e.g. 127.0.0.1)')
       .option('--no-dht', 'no DHT (BEP 5)')
+      .option('--no-port-forwarding', 'no port mappings on the router (UPnP IGD, NAT-PMP, PCP)')
       .option('--dht-bootstrap <host:port,...>', 'DHT bootstrap nodes (default: the public routers)')
+      .option('--dht-state <file>', 'where the DHT routing table is kept between runs (default: $XDG_STATE_HOME/torrentkit/dht.json)')
+      .option('--no-dht-state', 'do not keep the DHT routing table between runs')
       .option('--json', 'machine-readable progress: one JSON object per line')
       .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
       .option('-v, --verbose', 'debug logging on stderr');

@@ -44,6 +44,27 @@ import { DhtNode } from '../dht/index.js';
 import type { PeerAddress } from '../dht/index.js';
 import { TorrentManager } from '../torrent/torrent-manager.js';
 import type { LsdSocket } from '../lsd/index.js';
+import { createNodePortForwarder, reportExternalAddress } from '../nat/index.js';
+import type { ExternalAddressReport, NatMethod, NodePortForwarderOptions, PortForwarder, PortForwarderStatus, PortMapping } from '../nat/index.js';
+
+/** Port forwarding as the engine reports it: the forwarder's status, or 'off' (setting, or not started). */
+export type PortForwardingStatus = PortForwarderStatus | { state: 'off' };
+
+/**
+ * Reachability (issue 8): the external address the gateway reports, compared with what trackers report.
+ * `doubleNat`: the gateway's WAN address is private (another NAT upstream), or a tracker sees a different
+ * address than the gateway's private one. `cgnat`: the gateway's WAN address is in 100.64/10.
+ */
+export interface ReachabilityReport {
+  /** Best guess at the address peers reach us on: a tracker's view, else the gateway's. */
+  address: string | undefined;
+  gateway: (ExternalAddressReport & { method: NatMethod }) | undefined;
+  tracker: { address: string; source: string } | undefined;
+  /** Gateway and tracker both answered and disagree. */
+  mismatch: boolean;
+  doubleNat: boolean;
+  cgnat: boolean;
+}
 
 /** Where fetched metadata is cached: `<downloadDir>/.torrentkit/<info-hash>.torrent`. */
 export function metadataCachePath(downloadDir: string, infoHashHex: string): string {
@@ -67,6 +88,8 @@ export interface Deps {
   localAddresses: () => string[];
   /** The BEP 14 multicast socket (node:dgram on settings.lsdInterface by default). */
   createLsdSocket: (interfaceAddress: string, onError: (e: Error) => void) => Promise<LsdSocket>;
+  /** Port forwarding on the home router (UPnP IGD, NAT-PMP, PCP); createNodePortForwarder by default. */
+  createPortForwarder: (opts: NodePortForwarderOptions) => PortForwarder;
 }
 
 /** A UdpMux the engine can bind and close. */
@@ -93,6 +116,14 @@ export interface EngineEvents {
   /** A tracker reported our external address. */
   'external-address': [address: string, source: string];
   warning: [message: string];
+  /** One port mapping changed (pending, created, renewed, failed). */
+  'port-mapping': [mapping: PortMapping];
+  /** The mapping list changed: all of them. */
+  'port-mappings': [mappings: readonly PortMapping[]];
+  /** Port forwarding status: discovering, ready (methods), no-gateway (once, quietly), disposed. */
+  'port-forwarding': [status: PortForwardingStatus];
+  /** The gateway's or a tracker's view of our external address changed. */
+  reachability: [report: ReachabilityReport];
 }
 
 export class ClientEngine extends TypedEmitter<EngineEvents> {
@@ -124,6 +155,11 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   /** BEP 5 node on the shared UDP socket (undefined: disabled, no socket, or not started yet). */
   private dhtNode: DhtNode | undefined;
   private detachDht: (() => void) | undefined;
+  /** Port forwarding (undefined: off, or the engine has not started). */
+  private forwarder: PortForwarder | undefined;
+  /** TCP listen ports (the ListenManager's list also holds the uTP listener). */
+  private tcpPorts: number[] = [];
+  private externalSource = '';
 
   constructor(settings: Partial<EngineSettings> = {}, deps: Partial<Deps> = {}) {
     super();
@@ -143,6 +179,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       httpGet: deps.httpGet,
       localAddresses: deps.localAddresses ?? defaultLocalAddresses,
       createLsdSocket: deps.createLsdSocket ?? ((interfaceAddress, onError) => createNodeMulticastSocket({ interfaceAddress, onError })),
+      createPortForwarder: deps.createPortForwarder ?? createNodePortForwarder,
     };
     this.trackerKey = random.int(0x7fffffff);
     const s = this.settings;
@@ -213,6 +250,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (this.disposed) return Promise.reject(new BtError('ERR_STATE', 'engine disposed', { op: 'start' }));
     this.started ??= (async () => {
       if (this.settings.enableTcp) this.port = await this.listen.start(this.settings.listenEndpoints);
+      this.tcpPorts = this.settings.enableTcp ? this.listen.ports.slice() : [];
       await this.openUdp();
       await this.startUtp();
       this.selfAddresses.clear();
@@ -220,6 +258,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       this.ticker = this.deps.clock.setInterval(() => this.pump(), 1000);
       this.startLsd();
       void this.startDht();
+      this.startPortForwarding();
       this.emit('listening', this.port);
     })();
     return this.started;
@@ -301,7 +340,35 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     });
     this.dhtNode = node;
     this.detachDht = node.attach(udp);
+    if (this.externalIp) node.setExternalAddress(this.externalIp);
+    await this.loadDhtState(node);
     node.start();
+  }
+
+  /** The routing table of the last run (settings.dhtStateFile), so a restart does not bootstrap from nothing. */
+  private async loadDhtState(node: DhtNode): Promise<void> {
+    const file = this.settings.dhtStateFile;
+    if (!file) return;
+    try {
+      const text = await readFile(file, 'utf8');
+      if (text.length > 4 * 1024 * 1024) throw new Error('larger than 4 MiB');
+      node.loadState(JSON.parse(text) as unknown);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.dhtWarning(`DHT state ${file} not loaded: ${(e as Error).message}`);
+    }
+  }
+
+  private async saveDhtState(node: DhtNode): Promise<void> {
+    const file = this.settings.dhtStateFile;
+    if (!file) return;
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(node.saveState()));
+      await rename(tmp, file);
+    } catch (e) {
+      this.dhtWarning(`DHT state ${file} not saved: ${(e as Error).message}`);
+    }
   }
 
   private dhtWarning(msg: string): void {
@@ -361,6 +428,65 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   /** The shared UDP socket's port (0 when it isn't open). */
   get udpPort(): number {
     return this.udpSocket?.port ?? 0;
+  }
+
+  /**
+   * Issue 8: map the TCP listen ports and the shared UDP port on the gateway. Runs in the background: never
+   * delays start(); no gateway is one quiet 'no-gateway' status.
+   */
+  private startPortForwarding(): void {
+    if (!this.settings.portForwarding || this.disposed || this.forwarder) return;
+    const s = this.settings;
+    const pf = this.deps.createPortForwarder({
+      clock: this.deps.clock,
+      random: this.deps.random,
+      logger: this.deps.logger,
+      methods: { upnp: s.natMethods.includes('upnp'), natpmp: s.natMethods.includes('natpmp'), pcp: s.natMethods.includes('pcp') },
+      upnpLeaseSeconds: s.natLeaseSeconds,
+      natpmpLifetimeSeconds: s.natLeaseSeconds,
+      ssdpTimeoutMs: s.natDiscoveryTimeoutMs,
+    });
+    this.forwarder = pf;
+    pf.on('mapping', (m) => this.emit('port-mapping', m));
+    pf.on('mappings', (ms) => this.emit('port-mappings', ms));
+    pf.on('status', (st) => this.emit('port-forwarding', st));
+    pf.on('externalAddress', (r) => {
+      if (!r.doubleNat && !r.cgnat) this.selfAddresses.add(r.address);
+      this.emit('reachability', this.reachability);
+    });
+    this.updatePortMappings();
+  }
+
+  /** Tell the forwarder which ports to keep mapped (after start, and whenever the listeners change). */
+  private updatePortMappings(): void {
+    if (!this.forwarder || this.disposed) return;
+    const udp = this.udpSocket?.port;
+    this.forwarder.setPorts({ tcp: this.tcpPorts, udp: udp ? [udp] : [] });
+  }
+
+  /** Port mappings on the gateway (copies): protocol, internal/external port, method, state, error, expiry. */
+  get portMappings(): PortMapping[] {
+    return this.forwarder?.mappings ?? [];
+  }
+
+  get portForwardingStatus(): PortForwardingStatus {
+    return this.forwarder?.status ?? { state: 'off' };
+  }
+
+  /** The gateway's external address next to what trackers report, with double NAT / CGNAT flags. */
+  get reachability(): ReachabilityReport {
+    const gateway = this.forwarder?.externalAddressReport;
+    const tracker = this.externalIp !== undefined ? { address: this.externalIp, source: this.externalSource } : undefined;
+    const mismatch = gateway !== undefined && tracker !== undefined && gateway.address !== tracker.address;
+    const seen = tracker ? reportExternalAddress(tracker.address) : undefined;
+    return {
+      address: tracker?.address ?? gateway?.address,
+      gateway,
+      tracker,
+      mismatch,
+      doubleNat: (gateway?.doubleNat ?? false) || (mismatch && gateway?.class !== 'public'),
+      cgnat: (gateway?.cgnat ?? false) || (seen?.cgnat ?? false),
+    };
   }
 
   /** Our address as trackers see it, when one said. */
@@ -447,8 +573,11 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       externalAddress: (a, from) => {
         if (a === this.externalIp) return;
         this.externalIp = a;
+        this.dhtNode?.setExternalAddress(a);
         this.selfAddresses.add(a);
+        this.externalSource = from;
         this.emit('external-address', a, from);
+        this.emit('reachability', this.reachability);
       },
       dht: () => this.torrentDht(),
       saveMetadata: (tm, meta) => {
@@ -525,6 +654,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (this.disposed) return;
     this.disposed = true;
     this.ticker?.cancel();
+    // Mappings come down while the rest shuts down (bounded by the forwarder's disposeTimeoutMs).
+    const unmapped = this.forwarder?.dispose().catch((e: unknown) => this.deps.logger.debug(() => `port forwarding dispose: ${(e as Error).message}`));
     this.connections.dispose();
     const lsd = this.lsd;
     this.lsd = undefined;
@@ -532,7 +663,10 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await Promise.all([...this.torrents.values()].map((t) => t.stop()));
     for (const t of this.torrents.values()) t.dispose();
     await this.listen.stop();
-    this.dhtNode?.stop();
+    if (this.dhtNode) {
+      this.dhtNode.stop();
+      await this.saveDhtState(this.dhtNode);
+    }
     this.detachDht?.();
     this.detachDht = undefined;
     this.utp?.close();
@@ -540,6 +674,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await this.udpSocket?.close();
     this.udpSocket = undefined;
     await this.hasherInstance?.destroy();
+    await unmapped;
   }
 }
 

@@ -1,2 +1,2 @@
 export { ClientEngine, metadataCachePath } from './client-engine.js';
-export type { Deps, AddTorrentOptions, EngineEvents } from './client-engine.js';
+export type { Deps, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './client-engine.js';

@@ -3,6 +3,9 @@ import { BtError } from '../core/errors.js';
 import { parseHostPort } from '../util/bytes.js';
 import { ENCRYPTION_TYPES } from '../peer/encryption.js';
 import type { EncryptionType } from '../peer/encryption.js';
+import type { NatMethod } from '../nat/types.js';
+
+const NAT_METHODS: readonly NatMethod[] = ['upnp', 'natpmp', 'pcp'];
 
 export interface EngineSettings {
   /** Listen endpoints "host:port" ("[::]:6881" for IPv6). Port 0 picks a free port (the same one for all when possible). */
@@ -88,8 +91,21 @@ export interface EngineSettings {
   dhtEnabled: boolean;
   /** DHT bootstrap routers, HOST:PORT (names are resolved when the engine starts). */
   dhtBootstrap: readonly string[];
+  /** Where the DHT routing table is saved on stop and loaded on start ('' = not kept). */
+  dhtStateFile: string;
   /** Largest info dictionary (BEP 9 metadata_size) fetched for a magnet link. */
   maxMetadataSize: number;
+  /**
+   * Port forwarding (issue 8): map the TCP listen ports and the shared UDP port on the home router, renew
+   * them, remove them on dispose. No gateway on the network is one quiet status, never an error.
+   */
+  portForwarding: boolean;
+  /** Methods tried: 'upnp' (IGD), 'natpmp' (RFC 6886), 'pcp' (RFC 6887, tried before NAT-PMP). */
+  natMethods: readonly NatMethod[];
+  /** Lease (UPnP) and lifetime (NAT-PMP/PCP) requested, seconds; renewed at half of it. */
+  natLeaseSeconds: number;
+  /** How long SSDP discovery waits for an IGD to answer. */
+  natDiscoveryTimeoutMs: number;
 }
 
 export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
@@ -133,8 +149,13 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   lsdEnabled: true,
   lsdInterface: '0.0.0.0',
   dhtEnabled: true,
+  dhtStateFile: '',
   dhtBootstrap: Object.freeze(['router.bittorrent.com:6881', 'dht.transmissionbt.com:6881', 'router.utorrent.com:6881', 'dht.libtorrent.org:25401']) as readonly string[],
   maxMetadataSize: 8 * 1024 * 1024,
+  portForwarding: true,
+  natMethods: Object.freeze(['upnp', 'natpmp', 'pcp']) as readonly NatMethod[],
+  natLeaseSeconds: 3600,
+  natDiscoveryTimeoutMs: 3_000,
 });
 
 const POSITIVE_INTS: (keyof EngineSettings)[] = [
@@ -142,7 +163,7 @@ const POSITIVE_INTS: (keyof EngineSettings)[] = [
   'chokeIntervalMs', 'keepAliveIntervalMs', 'peerIdleTimeoutMs', 'requestTimeoutMs', 'maxOutstandingRequests',
   'maxIncomingRequests', 'hashFailuresToBan', 'hashWorkers', 'reconnectBaseMs', 'trackerNumWant', 'trackerHttpTimeoutMs',
   'trackerMaxResponseBytes', 'udpTrackerBaseTimeoutMs', 'trackerRequestTimeoutMs', 'trackerMinIntervalMs',
-  'trackerRetryBaseMs', 'trackerStopTimeoutMs', 'maxMetadataSize',
+  'trackerRetryBaseMs', 'trackerStopTimeoutMs', 'maxMetadataSize', 'natLeaseSeconds', 'natDiscoveryTimeoutMs',
 ];
 
 /** Defaults + overrides, validated; throws BtError ERR_SETTINGS naming the bad field. */
@@ -188,6 +209,7 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
   if (typeof s.lsdEnabled !== 'boolean') bad('lsdEnabled', 'must be a boolean');
   if (typeof s.lsdInterface !== 'string' || s.lsdInterface.length === 0) bad('lsdInterface', 'must be an interface address such as 127.0.0.1');
   if (typeof s.dhtEnabled !== 'boolean') bad('dhtEnabled', 'must be a boolean');
+  if (typeof s.dhtStateFile !== 'string') bad('dhtStateFile', 'must be a path or empty');
   if (!Array.isArray(s.dhtBootstrap)) bad('dhtBootstrap', 'must be a list of HOST:PORT');
   for (const ep of s.dhtBootstrap) {
     let port = 0;
@@ -198,6 +220,11 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
     }
     if (port === 0) bad('dhtBootstrap', `port must be 1..65535: ${JSON.stringify(ep)}`);
   }
+  if (typeof s.portForwarding !== 'boolean') bad('portForwarding', 'must be a boolean');
+  if (!Array.isArray(s.natMethods)) bad('natMethods', 'must be a list of upnp, natpmp, pcp');
+  for (const m of s.natMethods) if (!NAT_METHODS.includes(m)) bad('natMethods', `unknown method ${JSON.stringify(m)} (upnp, natpmp, pcp)`);
+  if (s.portForwarding && s.natMethods.length === 0) bad('natMethods', 'list at least one method, or turn portForwarding off');
+  if (s.natLeaseSeconds > 86_400 * 7) bad('natLeaseSeconds', 'must be at most 604800 (7 days)');
   if (!/^-[A-Za-z]{2}\d{4}-$/.test(s.peerIdPrefix)) bad('peerIdPrefix', 'must look like -XX0000-');
   return Object.freeze({
     ...s,
@@ -205,6 +232,7 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
     udpEndpoints: Object.freeze([...s.udpEndpoints]),
     encryption: Object.freeze([...s.encryption]),
     dhtBootstrap: Object.freeze([...s.dhtBootstrap]),
+    natMethods: Object.freeze([...new Set(s.natMethods)]),
   });
 }
 
