@@ -118,7 +118,8 @@ export class TkRun {
 /** Run `node dist/src/cli/main.js ...args`. */
 export function runTk(h: Harness, args: string[], name = `tk-${args[0] ?? 'cli'}`): TkRun {
   const [cmd, pre] = tkCliCommand();
-  const proc = h.procs.spawn(cmd, [...pre, ...args], { name, env: { ...process.env, NO_COLOR: '1' } });
+  // XDG_STATE_HOME: the CLI keeps its DHT routing table there; each test gets its own.
+  const proc = h.procs.spawn(cmd, [...pre, ...args], { name, env: { ...process.env, NO_COLOR: '1', XDG_STATE_HOME: h.path('xdg-state') } });
   return new TkRun(proc);
 }
 
