@@ -121,6 +121,10 @@ export class NodeUdpMux implements UdpMux {
   }
 }
 
+/** Requested SO_RCVBUF / SO_SNDBUF for the shared UDP socket (bytes). */
+const UDP_RECV_BUFFER = 4 * 1024 * 1024;
+const UDP_SEND_BUFFER = 1024 * 1024;
+
 function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
@@ -131,6 +135,15 @@ function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<
     s.once('error', onErr);
     s.bind(port, host, () => {
       s.off('error', onErr);
+      // uTP peers (libtorrent) keep hundreds of ~1.5 KB datagrams in flight; the 208 KiB default receive buffer
+      // overflows while the event loop is busy and every drop costs the sender a retransmission (or a 500 ms
+      // timeout). The kernel caps these at net.core.rmem_max / wmem_max.
+      try {
+        s.setRecvBufferSize(UDP_RECV_BUFFER);
+        s.setSendBufferSize(UDP_SEND_BUFFER);
+      } catch {
+        // not fatal: the defaults work, only slower under load
+      }
       resolve(s);
     });
   });

@@ -80,18 +80,16 @@ export function decodePacket(b: Uint8Array): UtpPacket {
     if (off + len > b.length) fail('truncated extension', 'extension');
     if (ext === EXT_SACK) {
       if (sack) fail('duplicate selective ACK extension', 'sack');
-      if (len === 0 || len % 4 !== 0) fail(`selective ACK length ${len} is not a positive multiple of 4`, 'sack');
+      // BEP 29 asks for a multiple of 4 bytes, but libtorrent sends ceil(span / 8) bytes (1..32): any length
+      // is accepted (a zero-length mask says nothing and is ignored).
       if (len > MAX_SACK_BYTES) fail(`selective ACK of ${len} bytes exceeds ${MAX_SACK_BYTES}`, 'sack');
-      sack = b.subarray(off, off + len);
+      if (len > 0) sack = b.subarray(off, off + len);
     }
     off += len;
     ext = next;
   }
-  const payload = b.subarray(off);
-  if (payload.length > 0 && type !== ST_DATA) {
-    // libtorrent and libutp never put a payload on control packets; tolerate nothing rather than guess.
-    fail(`${TYPE_NAMES[type]} with ${payload.length} payload bytes`, 'payload');
-  }
+  // Only ST_DATA carries a payload; trailing bytes on a control packet are ignored (as libtorrent does).
+  const payload = type === ST_DATA ? b.subarray(off) : b.subarray(b.length);
   return {
     type: type as UtpType,
     connectionId: dv.getUint16(2),
@@ -145,7 +143,7 @@ export interface EncodeOptions extends HeaderFields {
 /** Encode a whole packet into one new buffer. */
 export function encodePacket(p: EncodeOptions): Uint8Array {
   const sack = p.sack;
-  if (sack && (sack.length === 0 || sack.length % 4 !== 0 || sack.length > MAX_SACK_BYTES)) {
+  if (sack && (sack.length === 0 || sack.length > MAX_SACK_BYTES)) {
     throw new BtError('ERR_UTP', `uTP: selective ACK length ${sack.length} is invalid`, { op: 'encode', field: 'sack' });
   }
   if (p.payload && p.payload.length > 0 && p.type !== ST_DATA) {
