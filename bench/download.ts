@@ -7,13 +7,14 @@
  * libtorrent, starts a libtorrent seeder (seed mode, no rate limit), then downloads the torrent with
  * (a) libtorrent (test/helpers/lt-peer.py), (b) `torrentkit download` in plaintext and (c) with MSE/RC4
  * required (the seeder allows both), one after the other, each under GNU time. Prints MB/s, CPU seconds (user+sys) and peak RSS side by side, and the ratios
- * torrentkit/libtorrent. The temp dir is deleted afterwards.
+ * torrentkit/libtorrent. Then the uTP row (issue 6): a second libtorrent seeder with TCP disabled, downloaded from by
+ * (d) libtorrent over uTP only and (e) `torrentkit download --transport utp`. The temp dir is deleted afterwards.
  *
  * Environment:
  *   BENCH_SIZE_MIB   payload size in MiB (default 1024)
  *   BENCH_PIECE      piece length in bytes, or with a k/m suffix: 262144, 256k, 1m (default 256k)
  *   BENCH_RUNS       downloads per client; the median by MB/s is reported (default 3; the order alternates per run)
- *   BENCH_CLIENTS    comma list of lt,tk,tk-rc4 (default all three)
+ *   BENCH_CLIENTS    comma list of lt,tk,tk-rc4,lt-utp,tk-utp (default all five)
  *   BENCH_VERIFY     1 (default): compare every download byte for byte with the payload; 0: skip
  *   BENCH_JSON       write the results as JSON to this file as well
  */
@@ -30,7 +31,10 @@ import { freePort } from '../test/helpers/ports.js';
 import { diffTrees } from '../test/helpers/files.js';
 import { LT_PYTHON, tkCliCommand, tkCliPath, whyMissing } from '../test/helpers/tools.js';
 
-type Client = 'lt' | 'tk' | 'tk-rc4';
+type Client = 'lt' | 'tk' | 'tk-rc4' | 'lt-utp' | 'tk-utp';
+type TkClient = Exclude<Client, 'lt' | 'lt-utp'>;
+/** Clients that download over uTP from the uTP-only seeder. */
+const UTP_CLIENTS: readonly Client[] = ['lt-utp', 'tk-utp'];
 
 interface RunResult {
   client: Client;
@@ -44,9 +48,19 @@ interface RunResult {
   mbps: number;
 }
 
-const LABEL: Record<Client, string> = { lt: 'libtorrent', tk: 'torrentkit', 'tk-rc4': 'torrentkit RC4' };
+const LABEL: Record<Client, string> = {
+  lt: 'libtorrent',
+  tk: 'torrentkit',
+  'tk-rc4': 'torrentkit RC4',
+  'lt-utp': 'libtorrent uTP',
+  'tk-utp': 'torrentkit uTP',
+};
 /** torrentkit's connection policy per client: plaintext, or MSE with RC4 throughout (required). */
-const TK_ENCRYPTION: Record<'tk' | 'tk-rc4', string[]> = { tk: ['--encryption', 'plaintext'], 'tk-rc4': ['--encryption', 'require', '--encryption-level', 'full'] };
+const TK_ENCRYPTION: Record<TkClient, string[]> = {
+  tk: ['--encryption', 'plaintext'],
+  'tk-rc4': ['--encryption', 'require', '--encryption-level', 'full'],
+  'tk-utp': ['--encryption', 'plaintext', '--transport', 'utp'],
+};
 
 function parsePiece(s: string): number {
   const m = /^(\d+)\s*([kKmM]?)$/.exec(s.trim());
@@ -72,11 +86,11 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: 
   const peer = `127.0.0.1:${seedPort}`;
   let transferSec: number;
   let wallStatus: ExitStatus;
-  if (client === 'lt') {
+  if (client === 'lt' || client === 'lt-utp') {
     const proc = h.procs.spawn(
       '/usr/bin/time',
       ['-o', timeFile, '-f', TIME_FMT, LT_PYTHON, ltPeerScript(), 'run', '--download', made.torrent, '--save', out, '--peer', peer,
-        '--listen', '127.0.0.1:0', '--until', 'finished', '--timeout', '900', '--transport', 'tcp', '--stats-interval', '5'],
+        '--listen', '127.0.0.1:0', '--until', 'finished', '--timeout', '900', '--transport', client === 'lt' ? 'tcp' : 'utp', '--stats-interval', '5'],
       { name: `bench-lt-${n}` },
     );
     const lt = new LtPeer(proc);
@@ -88,7 +102,7 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: 
     const proc = h.procs.spawn(
       '/usr/bin/time',
       ['-o', timeFile, '-f', TIME_FMT, ...tkCliCommand().flat(), 'download', made.torrent, '-o', out, '--peer', peer,
-        '--listen', `127.0.0.1:${await freePort()}`, '--json', ...TK_ENCRYPTION[client]],
+        '--listen', `127.0.0.1:${await freePort()}`, '--json', ...TK_ENCRYPTION[client as TkClient]],
       { name: `bench-${client}-${n}` },
     );
     const tk = new TkRun(proc);
@@ -129,7 +143,7 @@ async function main(): Promise<number> {
   const piece = parsePiece(process.env.BENCH_PIECE ?? '256k');
   const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
   const verify = (process.env.BENCH_VERIFY ?? '1') !== '0';
-  let clients = (process.env.BENCH_CLIENTS ?? 'lt,tk,tk-rc4').split(',').map((s) => s.trim()) as Client[];
+  let clients = (process.env.BENCH_CLIENTS ?? 'lt,tk,tk-rc4,lt-utp,tk-utp').split(',').map((s) => s.trim()) as Client[];
   if (!Number.isFinite(sizeMiB) || sizeMiB < 4) throw new Error('BENCH_SIZE_MIB must be >= 4');
   for (const c of clients) if (!(c in LABEL)) throw new Error(`BENCH_CLIENTS: unknown client ${c}`);
 
@@ -140,9 +154,9 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  if (clients.includes('tk') && !existsSync(tkCliPath())) {
+  if (clients.some((c) => c.startsWith('tk')) && !existsSync(tkCliPath())) {
     process.stderr.write(`bench: ${whyMissing('torrentkit')}; measuring libtorrent only\n`);
-    clients = clients.filter((c) => c === 'lt');
+    clients = clients.filter((c) => c.startsWith('lt'));
   }
 
   const h = await createHarness(undefined, 'bench');
@@ -158,17 +172,26 @@ async function main(): Promise<number> {
     process.stdout.write(
       `bench: payload ${tPayload.toFixed(1)} s, torrent ${((Date.now() - t0) / 1000).toFixed(1)} s: ${made.pieces} pieces x ${piece / 1024} KiB, ${made.files} files\n`,
     );
-    const seed = await startLtSeed(h, made.torrent, payload.dir, { name: 'bench-seed', timeoutSec: 7200 });
-    const version = String(seed.events.find((e) => e.event === 'session')?.version ?? '?');
+    const tcpClients = clients.filter((c) => !UTP_CLIENTS.includes(c));
+    const utpClients = clients.filter((c) => UTP_CLIENTS.includes(c));
+    // One seeder per transport: TCP-only for the TCP rows, uTP-only (TCP disabled) for the uTP row.
+    const seed = tcpClients.length ? await startLtSeed(h, made.torrent, payload.dir, { name: 'bench-seed', timeoutSec: 7200 }) : undefined;
+    const utpSeed = utpClients.length
+      ? await startLtSeed(h, made.torrent, payload.dir, { name: 'bench-seed-utp', timeoutSec: 7200, transport: 'utp' })
+      : undefined;
+    const version = String((seed ?? utpSeed)?.events.find((e) => e.event === 'session')?.version ?? '?');
 
-    for (let n = 1; n <= runs; n++) {
-      // The seeder runs in seed mode and verifies each piece on its first request, and the page cache warms
-      // up: whoever goes first pays for both. Alternate the order so the median is fair to both clients.
-      for (const c of n % 2 === 1 ? clients : [...clients].reverse()) {
-        process.stdout.write(`bench: ${LABEL[c]} download ${n}/${runs} ...`);
-        const r = await runOnce(h, c, made, seed.port, n, verify ? payload.root : undefined);
-        (results[c] ??= []).push(r);
-        process.stdout.write(` ${r.mbps.toFixed(1)} MB/s, ${r.transferSec.toFixed(2)} s\n`);
+    for (const [group, seeder] of [[tcpClients, seed], [utpClients, utpSeed]] as const) {
+      if (!seeder) continue;
+      for (let n = 1; n <= runs; n++) {
+        // The seeder runs in seed mode and verifies each piece on its first request, and the page cache warms
+        // up: whoever goes first pays for both. Alternate the order so the median is fair to both clients.
+        for (const c of n % 2 === 1 ? group : [...group].reverse()) {
+          process.stdout.write(`bench: ${LABEL[c]} download ${n}/${runs} ...`);
+          const r = await runOnce(h, c, made, seeder.port, n, verify ? payload.root : undefined);
+          (results[c] ??= []).push(r);
+          process.stdout.write(` ${r.mbps.toFixed(1)} MB/s, ${r.transferSec.toFixed(2)} s\n`);
+        }
       }
     }
 
@@ -205,8 +228,11 @@ async function main(): Promise<number> {
     ratioRow('ratio tk/lt', med.tk, med.lt);
     // Issue 4's goal: an RC4-encrypted download at >= 0.9x the plaintext one.
     ratioRow('ratio tk RC4/plaintext', med['tk-rc4'], med.tk);
+    // Issue 6's goals: uTP at >= 4x libtorrent's own uTP, and >= 0.5x torrentkit over TCP.
+    ratioRow('ratio tk uTP/lt uTP', med['tk-utp'], med['lt-utp']);
+    ratioRow('ratio tk uTP/tk TCP', med['tk-utp'], med.tk);
     process.stdout.write(
-      `\n${sizeMiB} MiB, ${made.pieces} x ${piece / 1024} KiB pieces, seeder libtorrent ${version} over TCP on loopback` +
+      `\n${sizeMiB} MiB, ${made.pieces} x ${piece / 1024} KiB pieces, seeder libtorrent ${version} on loopback (TCP rows: TCP only; uTP rows: uTP only)` +
         `${runs > 1 ? `, median of ${runs} runs` : ''}; MB = 10^6 bytes, MB/s over the transfer time\n\n${table(rows)}\n` +
         (clients.includes('lt')
           ? `\nNote: libtorrent 2.x writes through mmap, so its peak RSS counts the mapped (page-cache) pages of the files.\n`
