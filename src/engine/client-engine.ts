@@ -20,6 +20,7 @@ import { ConnectionManager, ListenManager } from '../peer/index.js';
 import type { DialTarget } from '../peer/index.js';
 import type { Hasher, PieceStorage } from '../storage/types.js';
 import { FsStorage, WorkerHasher } from '../storage/index.js';
+import { acquireRc4Offload } from '../mse/offload.js';
 import type { Transport } from '../transport/index.js';
 import { TcpTransport } from '../transport/index.js';
 import { concatBytes, equalBytes, formatHostPort, parseHostPort, toHex } from '../util/bytes.js';
@@ -132,6 +133,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private readonly deps: Deps;
   private readonly torrents = new Map<string, TorrentManager>();
   private hasherInstance: Hasher | undefined;
+  /** RC4 of encrypted connections runs in a worker thread (src/mse/offload.ts) while this lease is held. */
+  private readonly rc4Lease = acquireRc4Offload();
   private readonly connections: ConnectionManager;
   private readonly listen: ListenManager;
   private started: Promise<void> | undefined;
@@ -674,6 +677,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await this.udpSocket?.close();
     this.udpSocket = undefined;
     await this.hasherInstance?.destroy();
+    await this.rc4Lease.release();
     await unmapped;
   }
 }

@@ -9,6 +9,14 @@
  * its handler); written chunks are encrypted into one fresh buffer (the caller's bytes are never
  * modified, and the transport may keep the buffer until it is flushed), allocated with the source's
  * 4-byte alignment so Rc4.processTo takes its word path.
+ *
+ * Offloaded RC4 (while an Rc4Offload is in use, see offload.ts): chunks of both directions go to the RC4
+ * worker (short ones stay inline when nothing is in flight). Received chunks keep their order in the
+ * delivery queue (a slot per chunk, filled when its bytes come back); an orderly or failed close is reported
+ * after the data before it. The inner connection is paused while more than RECV_IN_FLIGHT_MAX bytes await
+ * decryption. Written chunks are copied once (into a buffer that is then transferred both ways), handed to
+ * the inner connection in order as they come back; writableLength counts them meanwhile, write() returns
+ * false above WRITE_HIGH_WATER (and onDrain follows), and close(true) waits for them.
  */
 import type { Clock } from '../core/clock.js';
 import { BtError } from '../core/errors.js';
@@ -18,6 +26,17 @@ import { classifyFirstBytes } from './detect.js';
 import { MseInitiator, MseReceiver } from './handshake.js';
 import type { MseMethod, MsePolicy, MseReceiverOptions, MseResult } from './handshake.js';
 import type { Rc4 } from './rc4.js';
+import { currentRc4Offload } from './offload.js';
+import type { Rc4Channel, Rc4Offload } from './offload.js';
+
+/** Receive backpressure: pause the inner connection while this many bytes await decryption. */
+const RECV_IN_FLIGHT_MAX = 1024 * 1024;
+/** write() returns false once writableLength (including bytes being encrypted) reaches this. */
+const WRITE_HIGH_WATER = 64 * 1024;
+
+interface Slot {
+  data: Uint8Array | undefined;
+}
 
 export interface EncryptedConnectionInit {
   method: MseMethod;
@@ -27,6 +46,8 @@ export interface EncryptedConnectionInit {
   decryptor?: Rc4 | undefined;
   /** Bytes already received and (for 'rc4') already decrypted; delivered before anything else. */
   leftover?: Uint8Array;
+  /** Where RC4 runs for 'rc4': default the shared offload while one is leased (offload.ts), else inline; null: inline. */
+  offload?: Rc4Offload | null;
 }
 
 export class EncryptedConnection implements Connection {
@@ -44,8 +65,17 @@ export class EncryptedConnection implements Connection {
   private readonly enc: Rc4 | undefined;
   private readonly dec: Rc4 | undefined;
   private handlers: ConnectionHandlers | undefined;
-  private readonly queue: Uint8Array[] = [];
+  private readonly queue: Slot[] = [];
+  private readonly decCh: Rc4Channel | undefined;
+  private readonly encCh: Rc4Channel | undefined;
   private paused = false;
+  /** The inner connection is paused because too many received bytes await decryption. */
+  private recvHeld = false;
+  /** write() returned false: an onDrain is owed. */
+  private needDrain = false;
+  /** close(true) while written bytes were still being encrypted. */
+  private closeAfterWrites = false;
+  private closing = false;
   private flushing = false;
   private closeReceived = false;
   private closeErr: Error | undefined;
@@ -65,19 +95,47 @@ export class EncryptedConnection implements Connection {
       if (!init.encryptor || !init.decryptor) throw new TypeError("EncryptedConnection: 'rc4' needs an encryptor and a decryptor");
       this.enc = init.encryptor;
       this.dec = init.decryptor;
+      const offload = init.offload === undefined ? currentRc4Offload() : init.offload;
+      if (offload?.usable) {
+        this.decCh = offload.open(init.decryptor);
+        this.encCh = offload.open(init.encryptor);
+      }
     }
-    if (init.leftover && init.leftover.length > 0) this.queue.push(init.leftover);
+    if (init.leftover && init.leftover.length > 0) this.queue.push({ data: init.leftover });
     this.sink = {
       onData: (chunk) => {
-        if (this.dec) this.dec.process(chunk);
-        this.queue.push(chunk);
-        this.flush();
+        if (this.closeReceived) return;
+        const ch = this.decCh;
+        if (!ch) {
+          if (this.dec) this.dec.process(chunk);
+          this.queue.push({ data: chunk });
+          this.flush();
+          return;
+        }
+        const slot: Slot = { data: undefined };
+        this.queue.push(slot);
+        ch.push(chunk, (out, err) => {
+          if (!out) return this.fail(err);
+          slot.data = out;
+          this.holdReceive();
+          this.flush();
+        });
+        this.holdReceive();
       },
-      onDrain: () => this.handlers?.onDrain(),
+      onDrain: () => {
+        // Bytes still being encrypted will be written later: the drain is owed until then.
+        if (this.encCh && this.encCh.pendingBytes > 0) {
+          this.needDrain = true;
+          return;
+        }
+        this.needDrain = false;
+        this.handlers?.onDrain();
+      },
       onClose: (err) => {
         if (this.closeReceived) return;
         this.closeReceived = true;
         this.closeErr = err;
+        this.encCh?.close();
         this.flush();
       },
     };
@@ -97,7 +155,29 @@ export class EncryptedConnection implements Connection {
   write(data: Uint8Array): boolean {
     const enc = this.enc;
     if (!enc || data.length === 0) return this.inner.write(data);
-    if (this.inner.closed) return false;
+    if (this.inner.closed || this.closing) return false;
+    const ch = this.encCh;
+    if (ch) {
+      const copy = new Uint8Array(data.length);
+      copy.set(data);
+      let direct: boolean | undefined;
+      ch.push(copy, (out, err) => {
+        if (!out) return this.fail(err);
+        const ok = this.inner.write(out);
+        if (ch.pending > 0) return;
+        direct = ok;
+        if (this.closeAfterWrites) {
+          this.inner.close(true);
+        } else if (ok && this.needDrain) {
+          this.needDrain = false;
+          this.handlers?.onDrain();
+        }
+      });
+      if (direct !== undefined) return direct; // done inline: the inner connection's own answer
+      if (this.writableLength < WRITE_HIGH_WATER) return true;
+      this.needDrain = true;
+      return false;
+    }
     const shift = data.byteOffset & 3;
     const out = shift === 0 ? new Uint8Array(data.length) : new Uint8Array(data.length + shift).subarray(shift);
     enc.processTo(data, out);
@@ -105,7 +185,7 @@ export class EncryptedConnection implements Connection {
   }
 
   get writableLength(): number {
-    return this.inner.writableLength;
+    return this.inner.writableLength + (this.encCh?.pendingBytes ?? 0);
   }
 
   pause(): void {
@@ -115,16 +195,61 @@ export class EncryptedConnection implements Connection {
 
   resume(): void {
     this.paused = false;
-    this.inner.resume();
+    if (!this.recvHeld) this.inner.resume();
     this.flush();
   }
 
   close(graceful?: boolean): void {
+    if (this.closing) {
+      if (!graceful && this.closeAfterWrites) {
+        this.closeAfterWrites = false;
+        this.encCh?.close();
+        this.inner.close(false);
+      }
+      return;
+    }
+    this.closing = true;
+    if (graceful && this.encCh && this.encCh.pending > 0 && !this.inner.closed) {
+      this.closeAfterWrites = true; // the write callback closes once the last chunk is written
+      return;
+    }
+    this.encCh?.close();
     this.inner.close(graceful);
   }
 
   get closed(): boolean {
-    return this.inner.closed;
+    return this.closing || this.inner.closed;
+  }
+
+  /** RC4 offload failed (the worker died, with this stream's state): the stream cannot continue. */
+  private fail(err: Error | undefined): void {
+    if (this.closeReceived && this.closeReported) return;
+    this.encCh?.close();
+    this.decCh?.close();
+    // Chunks still awaiting decryption will never come: the close is reported after those that did.
+    for (let k = this.queue.length - 1; k >= 0; k--) if (!this.queue[k]!.data) this.queue.splice(k, 1);
+    if (!this.closeReceived) {
+      this.closeReceived = true;
+      this.closeErr = err ?? new BtError('ERR_MSE', 'RC4 failed', { op: 'read' });
+    }
+    this.closing = true;
+    this.closeAfterWrites = false;
+    this.inner.close(false);
+    this.flush();
+  }
+
+  /** Pause the inner connection while too many received bytes await decryption; resume once below. */
+  private holdReceive(): void {
+    const ch = this.decCh;
+    if (!ch) return;
+    const over = ch.pendingBytes > RECV_IN_FLIGHT_MAX;
+    if (over && !this.recvHeld) {
+      this.recvHeld = true;
+      this.inner.pause();
+    } else if (!over && this.recvHeld) {
+      this.recvHeld = false;
+      if (!this.paused) this.inner.resume();
+    }
   }
 
   private flush(): void {
@@ -132,9 +257,11 @@ export class EncryptedConnection implements Connection {
     this.flushing = true;
     try {
       // `this.handlers` is re-read each time: a handler may replace itself or pause mid-loop.
-      while (this.handlers && !this.paused && this.queue.length > 0) this.handlers.onData(this.queue.shift()!);
+      while (this.handlers && !this.paused && this.queue.length > 0 && this.queue[0]!.data) this.handlers.onData(this.queue.shift()!.data!);
       if (this.closeReceived && !this.closeReported && this.handlers && this.queue.length === 0) {
         this.closeReported = true;
+        this.decCh?.close();
+        this.encCh?.close();
         this.handlers.onClose(this.closeErr);
       }
     } finally {

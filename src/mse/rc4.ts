@@ -8,9 +8,22 @@
  * per byte; one pair of typed-array views per call on the word path.
  */
 
+import { DATA_CAPACITY, DATA_OFFSET, I_ADDR, J_ADDR, rc4Kernel } from './rc4-wasm.js';
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** From this many bytes on, the WebAssembly kernel (rc4-wasm.ts) does the work: copying the state in and out costs ~0.5 KiB of memcpy. */
+export const WASM_MIN = 512;
+/** Bytes in an exported state: S (256), i, j. */
+export const RC4_STATE_BYTES = 258;
 /** Below this many bytes the word path's view allocation is not worth it. */
 const WORD_MIN = 64;
+
+let useWasm = true;
+
+/** Turn the WebAssembly kernel off / on (benchmarks and tests compare the two paths). */
+export function setRc4Wasm(on: boolean): void {
+  useWasm = on;
+}
 
 export class Rc4 {
   private readonly s = new Uint8Array(256);
@@ -41,6 +54,50 @@ export class Rc4 {
    * must not otherwise overlap it).
    */
   processTo(src: Uint8Array, dst: Uint8Array): void {
+    const n = src.length;
+    if (dst.length < n) throw new RangeError(`RC4 destination too small: ${dst.length} < ${n}`);
+    if (n >= WASM_MIN && useWasm) {
+      const kernel = rc4Kernel();
+      if (kernel) return this.processWasm(kernel, src, dst);
+    }
+    this.processJs(src, dst);
+  }
+
+  /** The state (S, then i and j) as RC4_STATE_BYTES bytes: to carry this stream to another thread. */
+  exportState(out: Uint8Array = new Uint8Array(RC4_STATE_BYTES)): Uint8Array {
+    out.set(this.s);
+    out[256] = this.i;
+    out[257] = this.j;
+    return out;
+  }
+
+  /** Continue from a state exportState produced (here or in another thread). */
+  importState(state: Uint8Array): void {
+    if (state.length < RC4_STATE_BYTES) throw new RangeError(`RC4 state must be ${RC4_STATE_BYTES} bytes, got ${state.length}`);
+    this.s.set(state.subarray(0, 256));
+    this.i = state[256]!;
+    this.j = state[257]!;
+  }
+
+  private processWasm(kernel: NonNullable<ReturnType<typeof rc4Kernel>>, src: Uint8Array, dst: Uint8Array): void {
+    const heap = kernel.heap;
+    heap.set(this.s, 0);
+    kernel.i32[I_ADDR >> 2] = this.i;
+    kernel.i32[J_ADDR >> 2] = this.j;
+    const n = src.length;
+    for (let o = 0; o < n; o += DATA_CAPACITY) {
+      const len = Math.min(DATA_CAPACITY, n - o);
+      heap.set(o === 0 && len === n ? src : src.subarray(o, o + len), DATA_OFFSET);
+      kernel.run(len);
+      dst.set(heap.subarray(DATA_OFFSET, DATA_OFFSET + len), o);
+    }
+    this.s.set(heap.subarray(0, 256));
+    this.i = kernel.i32[I_ADDR >> 2]!;
+    this.j = kernel.i32[J_ADDR >> 2]!;
+  }
+
+  /** The pure-JavaScript loop (short inputs, and where WebAssembly is unavailable). */
+  processJs(src: Uint8Array, dst: Uint8Array): void {
     const n = src.length;
     if (dst.length < n) throw new RangeError(`RC4 destination too small: ${dst.length} < ${n}`);
     const s = this.s;
