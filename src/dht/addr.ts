@@ -4,6 +4,7 @@
  * (dotted quad; RFC 5952 lower-case compressed IPv6).
  */
 import { BtError } from '../core/errors.js';
+import { formatIPv6 } from '../util/bytes.js';
 
 export const ID_LENGTH = 20;
 export const COMPACT_PEER_V4 = 6;
@@ -104,29 +105,8 @@ export function formatIPv4(b: Uint8Array, off = 0): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
-/** RFC 5952 text form (longest run of two or more zero words compressed, lower case). */
-export function formatIPv6(b: Uint8Array, off = 0): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((b[off + i * 2]! << 8) | b[off + i * 2 + 1]!);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(w);
-  return `${hex(w.slice(0, bestAt))}::${hex(w.slice(bestAt + bestLen))}`;
-}
+
+export { formatIPv6 };
 
 /** Canonical text form of an address (so the same address always makes the same map key). */
 export function canonicalHost(host: string): string {

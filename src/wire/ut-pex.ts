@@ -14,6 +14,7 @@ import { bdecodePrefix, bencode, isBytes, isDict } from '../bencode/index.js';
 import type { BDict, BEncodable, BValue } from '../bencode/index.js';
 import type { Clock } from '../core/clock.js';
 import { BtError } from '../core/errors.js';
+import { formatIPv6 } from '../util/bytes.js';
 
 /** BEP 11 flag bits of `added.f` / `added6.f`. */
 export const PexFlags = {
@@ -117,36 +118,13 @@ function ipv4Text(b: Uint8Array, o: number): string {
   return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
-/** RFC 5952 text of 16 bytes at b[o..]: lowercase, longest run (>= 2) of zero words as `::`. */
-function ipv6Text(b: Uint8Array, o: number): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((b[o + i * 2]! << 8) | b[o + i * 2 + 1]!);
-  let bestAt = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]): string => ws.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(w);
-  return `${hex(w.slice(0, bestAt))}::${hex(w.slice(bestAt + bestLen))}`;
-}
 
 /** Canonical key of a peer address ("1.2.3.4:80", "[::1]:80"), or undefined when the host is not an IP literal. */
 export function pexPeerKey(p: { host: string; port: number }): string | undefined {
   const v4 = parseIpv4(p.host);
   if (v4) return `${ipv4Text(v4, 0)}:${p.port}`;
   const v6 = parseIpv6(p.host);
-  return v6 ? `[${ipv6Text(v6, 0)}]:${p.port}` : undefined;
+  return v6 ? `[${formatIPv6(v6, 0)}]:${p.port}` : undefined;
 }
 
 // ---- codec ------------------------------------------------------------------------------------------
@@ -226,7 +204,7 @@ function readPeers(d: BDict, key: string, entry: 6 | 18, flagsKey: string | unde
     let zero = true;
     for (let j = 0; j < ipLen; j++) if (b[o + j] !== 0) zero = false;
     if (port === 0 || zero) continue;
-    const host = entry === 6 ? ipv4Text(b, o) : ipv6Text(b, o);
+    const host = entry === 6 ? ipv4Text(b, o) : formatIPv6(b, o);
     const k = `${host}|${port}`;
     if (seen.has(k)) continue;
     seen.add(k);

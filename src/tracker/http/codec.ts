@@ -7,6 +7,7 @@ import { BtError } from '../../core/errors.js';
 import { bdecodePrefix, bytesToLatin1, isBytes, isDict, isList, latin1ToBytes, utf8Lossy } from '../../bencode/index.js';
 import type { BDict, BValue } from '../../bencode/index.js';
 import type { AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerPeer } from '../types.js';
+import { formatIPv6 } from '../../util/bytes.js';
 
 /** At most this many peers are kept from one reply (compact, dictionary and `peers6` together). */
 export const MAX_PEERS_PER_REPLY = 2000;
@@ -156,25 +157,7 @@ function ipv6Text(b: Uint8Array, o: number): string {
   let mapped = true;
   for (let i = 0; i < 10; i++) if (b[o + i] !== 0) mapped = false;
   if (mapped && b[o + 10] === 0xff && b[o + 11] === 0xff) return ipv4Text(b, o + 12);
-  const parts: string[] = [];
-  for (let i = 0; i < 16; i += 2) parts.push(((b[o + i]! << 8) | b[o + i + 1]!).toString(16));
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (parts[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && parts[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return parts.join(':');
-  return `${parts.slice(0, best).join(':')}::${parts.slice(best + bestLen).join(':')}`;
+  return formatIPv6(b, o);
 }
 
 /** Normalise an IP literal from a dictionary-model peer; undefined for anything else (DNS names included). */

@@ -4,6 +4,7 @@
  * All integers are big-endian. The 64-bit counters are written from JS numbers (safe up to 2^53).
  */
 import { BtError } from '../../core/errors.js';
+import { formatIPv6 } from '../../util/bytes.js';
 
 export const UDP_PROTOCOL_ID = 0x41727101980n;
 
@@ -127,7 +128,7 @@ export function decodeResponse(pkt: Uint8Array, opts: { ipv6?: boolean } = {}): 
       const peers: PeerAddress[] = [];
       for (let o = 20; o < pkt.length; o += entry) {
         const port = v.getUint16(o + entry - 2);
-        const host = opts.ipv6 ? ipv6String(pkt.subarray(o, o + 16)) : `${pkt[o]}.${pkt[o + 1]}.${pkt[o + 2]}.${pkt[o + 3]}`;
+        const host = opts.ipv6 ? formatIPv6(pkt, o) : `${pkt[o]}.${pkt[o + 1]}.${pkt[o + 2]}.${pkt[o + 3]}`;
         if (port !== 0) peers.push({ host, port });
       }
       return { action: 'announce', transactionId, interval: v.getUint32(8), leechers: v.getUint32(12), seeders: v.getUint32(16), peers };
@@ -149,25 +150,3 @@ export function decodeResponse(pkt: Uint8Array, opts: { ipv6?: boolean } = {}): 
   }
 }
 
-function ipv6String(b: Uint8Array): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 16; i += 2) parts.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (parts[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && parts[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return parts.join(':');
-  return `${parts.slice(0, best).join(':')}::${parts.slice(best + bestLen).join(':')}`;
-}
