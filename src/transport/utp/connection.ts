@@ -44,6 +44,8 @@ export const SAFE_PACKET_SIZE = 1200;
 const OUT_RING = 4096;
 /** Out-of-order packets we hold beyond ack_nr + 1. */
 const REORDER_SLOTS = 2048;
+/** In-order data packets acknowledged by one deferred ACK at most. */
+const DEFAULT_ACK_EVERY = 32;
 /** The SACK bitmask we send covers this many packets after ack_nr + 1 (bytes * 8). */
 const SACK_SEND_BYTES = 32;
 
@@ -96,9 +98,13 @@ export interface UtpConnectionOptions {
   minRtoMs?: number;
   /** Housekeeping tick (ms). Default 50. */
   tickMs?: number;
-  /** An ACK is sent at most this long (ms) after in-order data arrives. Default 10. */
+  /**
+   * An ACK for in-order data waits at most this long (ms). Default 0: a zero-delay timer, which on Node runs after
+   * the event loop has handled every datagram already read, so one ACK covers the whole batch (libtorrent's
+   * deferred ACK). Out-of-order and duplicate data is acknowledged at once.
+   */
   delayedAckMs?: number;
-  /** ACK immediately after this many in-order data packets. Default 2. */
+  /** ACK at once after this many unacknowledged in-order data packets. Default 32. */
   ackEvery?: number;
   ledbat?: LedbatOptions;
   /** Connected (initiator: the SYN was answered; acceptor: the initiator's first packet after the SYN). */
@@ -622,7 +628,7 @@ export class UtpConnection implements Connection {
       this.ackNr = p.seqNr;
       if (p.type === ST_DATA) this.deliver(p.payload);
       if (this.reorderCount > 0) this.drainReorder();
-      if (this.reorderCount > 0 || ++this.ackPending >= (this.o.ackEvery ?? 2)) this.sendAck(now);
+      if (this.reorderCount > 0 || ++this.ackPending >= (this.o.ackEvery ?? DEFAULT_ACK_EVERY)) this.sendAck(now);
       else this.armDelayedAck();
     } else {
       if (d > REORDER_SLOTS) return; // beyond what we hold: the sender will resend
@@ -704,7 +710,7 @@ export class UtpConnection implements Connection {
     this.ackTimer = this.clock.setTimeout(() => {
       this.ackTimer = undefined;
       if (!this.freed && this.ackPending > 0) this.sendAck(this.micros());
-    }, this.o.delayedAckMs ?? 10);
+    }, this.o.delayedAckMs ?? 0);
   }
 
   // ---------------------------------------------------------------- send path
