@@ -104,6 +104,8 @@ export interface UtpConnectionOptions {
    * deferred ACK). Out-of-order and duplicate data is acknowledged at once.
    */
   delayedAckMs?: number;
+  /** Hold back a partial packet while data is in flight (Nagle). Default true. */
+  nagle?: boolean;
   /** ACK at once after this many unacknowledged in-order data packets. Default 32. */
   ackEvery?: number;
   ledbat?: LedbatOptions;
@@ -837,6 +839,11 @@ export class UtpConnection implements Connection {
       const maxPayload = this.packetSize - HEADER_SIZE;
       const n = Math.min(maxPayload, this.sendQBytes);
       const size = HEADER_SIZE + n;
+      if (n < maxPayload && this.inFlight > 0 && !this.finPending && this.o.nagle !== false) {
+        // Nagle (libtorrent's m_nagle): less than a full packet queued while data is in flight waits for the next
+        // ACK, so a burst of small writes (BitTorrent requests, HAVEs) leaves as a few full packets.
+        break;
+      }
       if (this.inFlight > 0 && this.inFlight + size > win) {
         this.cwndLimited = true;
         if (this.peerWnd < size && this.zeroWindowSince < 0) this.zeroWindowSince = now;
