@@ -141,8 +141,8 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   trackerStopTimeoutMs: 3_000,
   encryption: Object.freeze(['rc4-full', 'rc4-header', 'plaintext']) as readonly EncryptionType[],
   enableTcp: true,
-  // Off by default until the engine's uTP path passes its libtorrent interop test (test/interop/utp-lt.test.ts).
-  enableUtp: false,
+  // On: the engine's uTP path passes its libtorrent interop test (test/interop/utp-lt.test.ts) and the whole interop suite.
+  enableUtp: true,
   preferredTransport: 'tcp',
   transportFallbackMs: 3_000,
   pexEnabled: true,
