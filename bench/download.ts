@@ -14,7 +14,7 @@
  *   BENCH_SIZE_MIB   payload size in MiB (default 1024)
  *   BENCH_PIECE      piece length in bytes, or with a k/m suffix: 262144, 256k, 1m (default 256k)
  *   BENCH_RUNS       downloads per client; the median by MB/s is reported (default 3; the order alternates per run)
- *   BENCH_CLIENTS    comma list of lt,tk,tk-rc4,lt-utp,tk-utp (default all five)
+ *   BENCH_CLIENTS    comma list of lt,lt-rc4,tk,tk-rc4,lt-utp,tk-utp (default all six)
  *   BENCH_VERIFY     1 (default): compare every download byte for byte with the payload; 0: skip
  *   BENCH_JSON       write the results as JSON to this file as well
  */
@@ -31,8 +31,8 @@ import { freePort } from '../test/helpers/ports.js';
 import { diffTrees } from '../test/helpers/files.js';
 import { LT_PYTHON, tkCliCommand, tkCliPath, whyMissing } from '../test/helpers/tools.js';
 
-type Client = 'lt' | 'tk' | 'tk-rc4' | 'lt-utp' | 'tk-utp';
-type TkClient = Exclude<Client, 'lt' | 'lt-utp'>;
+type Client = 'lt' | 'lt-rc4' | 'tk' | 'tk-rc4' | 'lt-utp' | 'tk-utp';
+type TkClient = Exclude<Client, 'lt' | 'lt-rc4' | 'lt-utp'>;
 /** Clients that download over uTP from the uTP-only seeder. */
 const UTP_CLIENTS: readonly Client[] = ['lt-utp', 'tk-utp'];
 
@@ -50,6 +50,7 @@ interface RunResult {
 
 const LABEL: Record<Client, string> = {
   lt: 'libtorrent',
+  'lt-rc4': 'libtorrent RC4',
   tk: 'torrentkit',
   'tk-rc4': 'torrentkit RC4',
   'lt-utp': 'libtorrent uTP',
@@ -86,11 +87,13 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: 
   const peer = `127.0.0.1:${seedPort}`;
   let transferSec: number;
   let wallStatus: ExitStatus;
-  if (client === 'lt' || client === 'lt-utp') {
+  if (client === 'lt' || client === 'lt-rc4' || client === 'lt-utp') {
     const proc = h.procs.spawn(
       '/usr/bin/time',
       ['-o', timeFile, '-f', TIME_FMT, LT_PYTHON, ltPeerScript(), 'run', '--download', made.torrent, '--save', out, '--peer', peer,
-        '--listen', '127.0.0.1:0', '--until', 'finished', '--timeout', '900', '--transport', client === 'lt' ? 'tcp' : 'utp', '--stats-interval', '5'],
+        '--listen', '127.0.0.1:0', '--until', 'finished', '--timeout', '900', '--transport', client === 'lt-utp' ? 'utp' : 'tcp', '--stats-interval', '5',
+        // libtorrent RC4: encryption forced (RC4 only) against the same seeder, the yardstick for torrentkit's RC4 row.
+        '--encryption', client === 'lt-rc4' ? 'forced' : 'enabled'],
       { name: `bench-lt-${n}` },
     );
     const lt = new LtPeer(proc);
@@ -143,7 +146,7 @@ async function main(): Promise<number> {
   const piece = parsePiece(process.env.BENCH_PIECE ?? '256k');
   const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
   const verify = (process.env.BENCH_VERIFY ?? '1') !== '0';
-  let clients = (process.env.BENCH_CLIENTS ?? 'lt,tk,tk-rc4,lt-utp,tk-utp').split(',').map((s) => s.trim()) as Client[];
+  let clients = (process.env.BENCH_CLIENTS ?? 'lt,lt-rc4,tk,tk-rc4,lt-utp,tk-utp').split(',').map((s) => s.trim()) as Client[];
   if (!Number.isFinite(sizeMiB) || sizeMiB < 4) throw new Error('BENCH_SIZE_MIB must be >= 4');
   for (const c of clients) if (!(c in LABEL)) throw new Error(`BENCH_CLIENTS: unknown client ${c}`);
 
@@ -228,6 +231,7 @@ async function main(): Promise<number> {
     ratioRow('ratio tk/lt', med.tk, med.lt);
     // Issue 4's goal: an RC4-encrypted download at >= 0.9x the plaintext one.
     ratioRow('ratio tk RC4/plaintext', med['tk-rc4'], med.tk);
+    ratioRow('ratio lt RC4/plaintext', med['lt-rc4'], med.lt);
     // Issue 6's goals: uTP at >= 4x libtorrent's own uTP, and >= 0.5x torrentkit over TCP.
     ratioRow('ratio tk uTP/lt uTP', med['tk-utp'], med['lt-utp']);
     ratioRow('ratio tk uTP/tk TCP', med['tk-utp'], med.tk);
