@@ -180,6 +180,13 @@ export class SimNet {
     const clock = this.clock;
     const start = clock.now();
     const end = start + maxMs;
+    // Batched sockets (option `batched`) get endBatch() like NodeUdpMux gives it: after every datagram due at
+    // this instant was handled, or after 32 of them (libuv reads at most 32 per poll).
+    const open = new Map<SimNode, number>();
+    const endBatches = (): void => {
+      for (const n of open.keys()) n.socket.endBatch();
+      open.clear();
+    };
     while (!done()) {
       const now = clock.now();
       if (now >= end) break;
@@ -190,11 +197,22 @@ export class SimNet {
         if (!node) continue;
         this.stats.delivered++;
         node.socket.handlePacket(next.data, next.fromHost, next.fromPort);
+        if (node.socket.batched) {
+          const k = (open.get(node) ?? 0) + 1;
+          open.set(node, k);
+          if (k >= 32) {
+            open.delete(node);
+            node.socket.endBatch();
+          }
+        }
         continue;
       }
+      endBatches();
+      if (done()) break;
       // Timers due before the next delivery may send datagrams that arrive earlier still: re-peek after.
       clock.advance(Math.min(next ? next.at : Infinity, now + idleStepMs, end) - now);
     }
+    endBatches();
     return clock.now() - start;
   }
 

@@ -57,6 +57,26 @@ test('sequence numbers wrap around mid-transfer (both directions) without loss o
   assert.equal(r.b.received, 2 * MiB);
 });
 
+test('batched receive (one chunk and one ACK per datagram batch, as over NodeUdpMux): 4 MiB both ways over loss, reordering, duplication and wrap-around arrive byte-identical; orderly close', () => {
+  const { net, a, b } = pair(5, LOSSY, { batched: true, initialSeq: () => 0xffff - 500 });
+  const r = transferBothWays(net, a, b, 4 * MiB, 1_200_000);
+  assert.equal(r.a.received, 4 * MiB);
+  assert.equal(r.b.received, 4 * MiB);
+  assert.ok(net.stats.dropped > 100 && net.stats.reordered > 100, JSON.stringify(net.stats));
+  const ca = r.a.conn!;
+  assert.ok(ca.nextSeq < 0x8000, 'sequence numbers wrapped');
+  assert.ok(ca.stats.retransmits > 0);
+  ca.close(true);
+  net.run(() => a.socket.connectionCount === 0 && b.socket.connectionCount === 0, 60_000);
+  assert.equal(a.socket.connectionCount, 0);
+  assert.equal(b.socket.connectionCount, 0);
+  assert.equal(r.a.closed, true);
+  assert.equal(r.a.closeErr, undefined);
+  assert.equal(r.b.closed, true);
+  assert.equal(r.b.closeErr, undefined);
+  assert.equal(net.clock.pending(), 0, 'no timers left behind');
+});
+
 test('LEDBAT: rising queueing delay (a competing flow\'s standing queue) makes cwnd back off', () => {
   // A 2 MB/s bottleneck with 25 ms one-way delay and a deep buffer; a -> b bulk only.
   const net = new SimNet(3);

@@ -13,6 +13,12 @@ export interface UdpMux {
   /** Fire and forget; errors (no route, buffer full) are counted, never thrown. */
   send(data: Uint8Array, host: string, port: number): void;
   addHandler(h: UdpHandler): () => void;
+  /**
+   * Optional: `h` runs once after each batch of datagrams (every datagram the event loop had waiting has been
+   * offered to the handlers), so a protocol can do per-batch work once (deliver, acknowledge) instead of per
+   * datagram.
+   */
+  addBatchEndHandler?(h: () => void): () => void;
   /** Local port of the IPv4 socket (or the IPv6 one when there is no IPv4 socket); 0 when closed. */
   readonly port: number;
 }
@@ -30,6 +36,8 @@ export function normalizeUdpAddress(a: string): string {
 
 export class NodeUdpMux implements UdpMux {
   private readonly handlers: UdpHandler[] = [];
+  private readonly batchEndHandlers: (() => void)[] = [];
+  private batchScheduled = false;
   private v4: dgram.Socket | undefined;
   private v6: dgram.Socket | undefined;
   readonly stats: UdpMuxStats = { received: 0, unclaimed: 0, sent: 0, sendErrors: 0 };
@@ -81,6 +89,14 @@ export class NodeUdpMux implements UdpMux {
     };
   }
 
+  addBatchEndHandler(h: () => void): () => void {
+    this.batchEndHandlers.push(h);
+    return () => {
+      const i = this.batchEndHandlers.indexOf(h);
+      if (i >= 0) this.batchEndHandlers.splice(i, 1);
+    };
+  }
+
   send(data: Uint8Array, host: string, port: number): void {
     const s = host.includes(':') ? this.v6 : this.v4;
     if (!s) {
@@ -97,13 +113,20 @@ export class NodeUdpMux implements UdpMux {
     const all = [this.v4, this.v6].filter((s): s is dgram.Socket => s !== undefined);
     this.v4 = this.v6 = undefined;
     this.handlers.length = 0;
+    this.batchEndHandlers.length = 0;
     return Promise.all(all.map((s) => new Promise<void>((res) => s.close(() => res())))).then(() => undefined);
   }
 
   private dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.stats.received++;
-    const host = normalizeUdpAddress(rinfo.address);
-    const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    if (!this.batchScheduled && this.batchEndHandlers.length > 0) {
+      // setImmediate runs after the poll phase, i.e. once libuv has read every datagram that was waiting.
+      this.batchScheduled = true;
+      setImmediate(this.endBatch);
+    }
+    const address = rinfo.address;
+    const host = address.charCodeAt(0) === 58 /* ':' */ ? normalizeUdpAddress(address) : address;
+    const data: Uint8Array = msg; // a Buffer is a Uint8Array: no second view per datagram
     for (const h of this.handlers) {
       try {
         if (h(data, host, rinfo.port)) return;
@@ -114,6 +137,17 @@ export class NodeUdpMux implements UdpMux {
     }
     this.stats.unclaimed++;
   }
+
+  private readonly endBatch = (): void => {
+    this.batchScheduled = false;
+    for (const h of this.batchEndHandlers) {
+      try {
+        h();
+      } catch (e) {
+        this.reportError(e as Error);
+      }
+    }
+  };
 
   private reportError(e: Error): void {
     this.stats.sendErrors++;

@@ -61,46 +61,63 @@ export function looksLikeUtp(b: Uint8Array): boolean {
 
 /** Decode and validate one datagram. Unknown extensions are skipped; a malformed chain or SACK throws. */
 export function decodePacket(b: Uint8Array): UtpPacket {
-  if (b.length < HEADER_SIZE) fail(`packet of ${b.length} bytes is shorter than the header`, 'length');
+  return decodePacketInto(b, newPacket());
+}
+
+/** A packet object for decodePacketInto to fill (the receive path reuses one per socket). */
+export function newPacket(): UtpPacket {
+  return { type: ST_DATA, connectionId: 0, timestamp: 0, timestampDiff: 0, wndSize: 0, seqNr: 0, ackNr: 0, sack: undefined, payload: EMPTY };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * decodePacket into an existing object (no per-packet object, no DataView: the receive path runs this ~80k times
+ * a second). The payload and SACK are views of `b`; `out` is overwritten by the next call.
+ */
+export function decodePacketInto(b: Uint8Array, out: UtpPacket): UtpPacket {
+  const n = b.length;
+  if (n < HEADER_SIZE) fail(`packet of ${n} bytes is shorter than the header`, 'length');
   const b0 = b[0]!;
   if ((b0 & 0x0f) !== UTP_VERSION) fail(`unsupported version ${b0 & 0x0f}`, 'version');
   const type = b0 >> 4;
   if (type > ST_SYN) fail(`unknown packet type ${type}`, 'type');
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let ext = b[1]!;
   let off = HEADER_SIZE;
   let sack: Uint8Array | undefined;
   let count = 0;
   while (ext !== 0) {
     if (++count > MAX_EXTENSIONS) fail('too many extensions', 'extension');
-    if (off + 2 > b.length) fail('truncated extension header', 'extension');
+    if (off + 2 > n) fail('truncated extension header', 'extension');
     const next = b[off]!;
     const len = b[off + 1]!;
     off += 2;
-    if (off + len > b.length) fail('truncated extension', 'extension');
+    if (off + len > n) fail('truncated extension', 'extension');
     if (ext === EXT_SACK) {
       if (sack) fail('duplicate selective ACK extension', 'sack');
       // BEP 29 asks for a multiple of 4 bytes, but libtorrent sends ceil(span / 8) bytes (1..32): any length
       // is accepted (a zero-length mask says nothing and is ignored).
       if (len > MAX_SACK_BYTES) fail(`selective ACK of ${len} bytes exceeds ${MAX_SACK_BYTES}`, 'sack');
-      if (len > 0) sack = b.subarray(off, off + len);
+      if (len > 0) sack = new Uint8Array(b.buffer, b.byteOffset + off, len);
     }
     off += len;
     ext = next;
   }
+  out.type = type as UtpType;
+  out.connectionId = (b[2]! << 8) | b[3]!;
+  out.timestamp = readU32(b, 4);
+  out.timestampDiff = readU32(b, 8);
+  out.wndSize = readU32(b, 12);
+  out.seqNr = (b[16]! << 8) | b[17]!;
+  out.ackNr = (b[18]! << 8) | b[19]!;
+  out.sack = sack;
   // Only ST_DATA carries a payload; trailing bytes on a control packet are ignored (as libtorrent does).
-  const payload = type === ST_DATA ? b.subarray(off) : b.subarray(b.length);
-  return {
-    type: type as UtpType,
-    connectionId: dv.getUint16(2),
-    timestamp: dv.getUint32(4),
-    timestampDiff: dv.getUint32(8),
-    wndSize: dv.getUint32(12),
-    seqNr: dv.getUint16(16),
-    ackNr: dv.getUint16(18),
-    sack,
-    payload,
-  };
+  out.payload = type === ST_DATA && off < n ? new Uint8Array(b.buffer, b.byteOffset + off, n - off) : EMPTY;
+  return out;
+}
+
+function readU32(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
 }
 
 export interface HeaderFields {

@@ -109,6 +109,12 @@ export interface UtpConnectionOptions {
   /** ACK at once after this many unacknowledged in-order data packets. Default 32. */
   ackEvery?: number;
   ledbat?: LedbatOptions;
+  /**
+   * Batched receive (UtpSocket option `batched`): called once per batch when this connection has data to deliver
+   * or an ACK to send; the owner then calls endBatch(). Without it, data is delivered packet by packet and in-order
+   * data is acknowledged by the `delayedAckMs` timer.
+   */
+  onBatchWork?: (() => void) | undefined;
   /** Connected (initiator: the SYN was answered; acceptor: the initiator's first packet after the SYN). */
   onConnect?(): void;
   /** State released: the owner (UtpSocket) forgets this connection. `err` when it failed. */
@@ -200,6 +206,10 @@ export class UtpConnection implements Connection {
   private reorderMax = 0;
   private held: Uint8Array[] = [];
   private heldBytes = 0;
+  /** Batched mode: in-order payloads received in this batch, delivered as one chunk by endBatch(). */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private batchQueued = false;
   private paused = false;
   private eofSeq = -1;
   private gotFin = false;
@@ -220,7 +230,7 @@ export class UtpConnection implements Connection {
     this.recvId = o.recvId & 0xffff;
     this.sendId = o.sendId & 0xffff;
     this.packetSize = o.packetSize ?? DEFAULT_PACKET_SIZE;
-    this.recvBuf = o.recvBufferBytes ?? 1024 * 1024;
+    this.recvBuf = o.recvBufferBytes ?? 4 * 1024 * 1024;
     this.ledbat = new Ledbat({ mss: this.packetSize, ...o.ledbat });
     this.peerWnd = this.packetSize * 2;
     const now = this.micros();
@@ -631,12 +641,13 @@ export class UtpConnection implements Connection {
       if (p.type === ST_DATA) this.deliver(p.payload);
       if (this.reorderCount > 0) this.drainReorder();
       if (this.reorderCount > 0 || ++this.ackPending >= (this.o.ackEvery ?? DEFAULT_ACK_EVERY)) this.sendAck(now);
+      else if (this.o.onBatchWork) this.queueBatch();
       else this.armDelayedAck();
     } else {
       if (d > REORDER_SLOTS) return; // beyond what we hold: the sender will resend
       const slot = p.seqNr % REORDER_SLOTS;
       if (this.reorder[slot] === undefined) {
-        if (this.reorderBytes + this.heldBytes + p.payload.length > this.recvBuf + this.packetSize * 4) return;
+        if (this.reorderBytes + this.heldBytes + this.pendingBytes + p.payload.length > this.recvBuf + this.packetSize * 4) return;
         this.reorder[slot] = p.payload;
         this.reorderCount++;
         this.reorderBytes += p.payload.length;
@@ -687,11 +698,55 @@ export class UtpConnection implements Connection {
   private deliver(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.stats.bytesReceived += chunk.length;
+    if (this.o.onBatchWork) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      this.queueBatch();
+      return;
+    }
     if (this.handlers && !this.paused && this.held.length === 0) this.handlers.onData(chunk);
     else {
       this.held.push(chunk);
       this.heldBytes += chunk.length;
     }
+  }
+
+  private queueBatch(): void {
+    if (this.batchQueued) return;
+    this.batchQueued = true;
+    this.o.onBatchWork!();
+  }
+
+  /**
+   * Batched mode, end of a batch of datagrams: hand the in-order data received in it to the reader as one chunk
+   * (the peer layer's frame decoder reassembles messages across chunks anyway), then acknowledge it with one
+   * ACK unless data we sent meanwhile (a reply to what was delivered) already carried the ack_nr.
+   */
+  endBatch(now: number): void {
+    this.batchQueued = false;
+    if (this.pendingBytes > 0) {
+      const list = this.pending;
+      const total = this.pendingBytes;
+      this.pending = [];
+      this.pendingBytes = 0;
+      let chunk: Uint8Array;
+      if (list.length === 1) chunk = list[0]!;
+      else {
+        chunk = Buffer.allocUnsafeSlow(total);
+        let off = 0;
+        for (const c of list) {
+          chunk.set(c, off);
+          off += c.length;
+        }
+      }
+      if (this.handlers && !this.paused && this.held.length === 0) this.handlers.onData(chunk);
+      else {
+        this.held.push(chunk);
+        this.heldBytes += chunk.length;
+      }
+      this.tryReportClose();
+    }
+    if (!this.freed && this.ackPending > 0) this.sendAck(now);
   }
 
   private flushHeld(): void {
@@ -704,7 +759,7 @@ export class UtpConnection implements Connection {
   }
 
   private advertisedWindow(): number {
-    return Math.max(0, this.recvBuf - this.heldBytes - this.reorderBytes);
+    return Math.max(0, this.recvBuf - this.heldBytes - this.pendingBytes - this.reorderBytes);
   }
 
   private armDelayedAck(): void {
@@ -950,7 +1005,7 @@ export class UtpConnection implements Connection {
     const pc = this.pendingClose;
     if (this.closeReported || !pc || !this.handlers) return;
     // An orderly close reaches the reader after the data held for it (delivered on resume / setHandlers).
-    if (pc.err === undefined && this.held.length > 0) return;
+    if (pc.err === undefined && (this.held.length > 0 || this.pendingBytes > 0)) return;
     this.closeReported = true;
     this.handlers.onClose(pc.err);
   }
@@ -969,6 +1024,12 @@ export class UtpConnection implements Connection {
     this.sendQBytes = 0;
     this.inFlight = 0;
     this.o.onFreed?.(err);
+    if (err !== undefined || this.userClosed) {
+      // Failed, or closed by the reader: nothing more reaches it. An orderly end still delivers what is held
+      // and pending (endBatch() runs after the batch that freed the connection).
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
     if (err !== undefined) {
       this.held = [];
       this.heldBytes = 0;

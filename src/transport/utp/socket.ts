@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import type { Random } from '../../core/random.js';
-import { ST_RESET, ST_SYN, decodePacket, looksLikeUtp, type UtpPacket, writeHeader } from './codec.js';
+import { ST_RESET, ST_SYN, decodePacketInto, looksLikeUtp, newPacket, type UtpPacket, writeHeader } from './codec.js';
 import { HEADER_SIZE } from './codec.js';
 import { UtpConnection, type UtpConnectionOptions } from './connection.js';
 
@@ -42,6 +42,13 @@ export interface UtpSocketOptions {
   loopbackPacketSize?: number;
   /** Initial sequence numbers (default: random); simulations use it to force wrap-around. */
   initialSeq?: () => number;
+  /**
+   * Batched receive: the owner calls endBatch() after each batch of datagrams (NodeUdpMux: once the event loop
+   * has read every datagram waiting). The clock is read once per batch, and each connection delivers the
+   * in-order data of a batch as one chunk and acknowledges it with one ACK at endBatch() instead of per packet
+   * and by timer. Default false (every packet delivered at once, deferred ACKs by a zero-delay timer).
+   */
+  batched?: boolean;
 }
 
 export interface UtpSocketStats {
@@ -84,6 +91,14 @@ export class UtpSocket {
   private resetTokens: number;
   private resetRefilledAt: number;
   private closed = false;
+  /** The receive path decodes into this one object (never kept beyond handlePacket). */
+  private readonly pkt: UtpPacket = newPacket();
+  /** The connection the last packet went to (a download is one long run of packets for one connection). */
+  private last: UtpConnection | undefined;
+  /** Connections with data or an ACK waiting for endBatch(). */
+  private dirty: UtpConnection[] = [];
+  /** The clock read for the current batch (-1: none yet). */
+  private batchNow = -1;
 
   constructor(o: UtpSocketOptions) {
     this.o = o;
@@ -94,6 +109,10 @@ export class UtpSocket {
 
   get connectionCount(): number {
     return this.count;
+  }
+  /** Whether the owner calls endBatch() after each batch of datagrams (option `batched`). */
+  get batched(): boolean {
+    return this.o.batched === true;
   }
   get halfOpenCount(): number {
     return this.halfOpen.size;
@@ -127,6 +146,7 @@ export class UtpSocket {
       clock: this.clock,
       micros: () => this.micros(),
       send: (b) => this.o.send(b, host, port),
+      onBatchWork: this.o.batched ? (): void => void this.dirty.push(conn) : undefined,
       outgoing: true,
       remoteAddress: host,
       remotePort: port,
@@ -153,14 +173,25 @@ export class UtpSocket {
     }
     this.stats.received++;
     if (this.closed) return true;
-    let p: UtpPacket;
+    const p = this.pkt;
     try {
-      p = decodePacket(data);
+      decodePacketInto(data, p);
     } catch {
       this.stats.malformed++;
       return true;
     }
-    const now = this.micros();
+    let now: number;
+    if (this.o.batched) {
+      if (this.batchNow < 0) this.batchNow = this.micros();
+      now = this.batchNow;
+    } else now = this.micros();
+    if (p.type !== ST_SYN) {
+      const c = this.last;
+      if (c !== undefined && c.recvId === p.connectionId && c.remotePort === port && c.remoteAddress === host) {
+        c.handlePacket(p, now);
+        return true;
+      }
+    }
     if (p.type === ST_SYN) {
       const existing = this.find((p.connectionId + 1) & 0xffff, host, port);
       if (existing) existing.handlePacket(p, now);
@@ -173,14 +204,26 @@ export class UtpSocket {
       if (p.type !== ST_RESET) this.sendReset(p, host, port);
       return true;
     }
+    if (conn.recvId === p.connectionId) this.last = conn;
     conn.handlePacket(p, now);
     return true;
+  }
+
+  /** Batched mode: the batch of datagrams is over; deliver what each connection received and acknowledge it. */
+  endBatch(): void {
+    this.batchNow = -1;
+    const list = this.dirty;
+    if (list.length === 0) return;
+    this.dirty = [];
+    const now = this.micros();
+    for (const c of list) c.endBatch(now);
   }
 
   /** Reset every connection and refuse further packets. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.last = undefined;
     for (const list of [...this.byId.values()]) for (const c of [...list]) c.close(false);
     this.byId.clear();
     this.halfOpen.clear();
@@ -200,6 +243,7 @@ export class UtpSocket {
       clock: this.clock,
       micros: () => this.micros(),
       send: (b) => this.o.send(b, host, port),
+      onBatchWork: this.o.batched ? (): void => void this.dirty.push(conn) : undefined,
       outgoing: false,
       remoteAddress: host,
       remotePort: port,
@@ -269,6 +313,7 @@ export class UtpSocket {
   }
 
   private remove(c: UtpConnection): void {
+    if (this.last === c) this.last = undefined;
     this.halfOpen.delete(c);
     const list = this.byId.get(c.recvId);
     if (!list) return;

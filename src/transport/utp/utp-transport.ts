@@ -22,11 +22,14 @@ export class UtpTransport implements Transport {
   readonly kind = 'utp' as const;
   readonly socket: UtpSocket;
   private readonly removeHandler: () => void;
+  private readonly removeBatchHandler: (() => void) | undefined;
   private listening = false;
   private disposed = false;
 
   constructor(private readonly mux: UdpMux, o: UtpTransportOptions) {
+    const batched = mux.addBatchEndHandler !== undefined;
     this.socket = new UtpSocket({
+      batched,
       ...o.socket,
       clock: o.clock,
       random: o.random,
@@ -35,6 +38,7 @@ export class UtpTransport implements Transport {
       connection: o.connection,
     });
     this.removeHandler = mux.addHandler((data, host, port) => this.socket.handlePacket(data, host, port));
+    this.removeBatchHandler = this.socket.batched ? mux.addBatchEndHandler?.(() => this.socket.endBatch()) : undefined;
   }
 
   dial(host: string, port: number, opts: DialOptions = {}): Promise<Connection> {
@@ -103,5 +107,6 @@ export class UtpTransport implements Transport {
     this.socket.onAccept = undefined;
     this.socket.close();
     this.removeHandler();
+    this.removeBatchHandler?.();
   }
 }
