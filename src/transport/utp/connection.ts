@@ -10,7 +10,8 @@
  * - ST_DATA, ST_FIN consume one number each; ST_STATE carries the next number to be used.
  * Packets we send carry connection_id = send_id; packets we accept carry recv_id (send_id = recv_id ± 1).
  *
- * Buffers: a received payload is delivered as a view into the datagram (never copied); written bytes are kept
+ * Buffers: a received payload is delivered as a view into the datagram (batched mode: the payloads of one batch
+ * concatenated into one chunk, see endBatch); written bytes are kept
  * by reference until packetised, then copied once into the packet, which is kept for retransmission until
  * acknowledged. Both the reorder buffer and the retransmission ring are bounded.
  */

@@ -1,6 +1,8 @@
 /** uTP (BEP 29) with LEDBAT: pure codec and state machines, plus the Transport adapter over a UdpMux. */
 export {
   decodePacket,
+  decodePacketInto,
+  newPacket,
   encodePacket,
   looksLikeUtp,
   sackHas,

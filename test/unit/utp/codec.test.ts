@@ -10,6 +10,8 @@ import {
   ST_STATE,
   ST_SYN,
   decodePacket,
+  decodePacketInto,
+  newPacket,
   encodePacket,
   looksLikeUtp,
   sackHas,
@@ -150,4 +152,18 @@ test('property: 16-bit sequence arithmetic wraps', () => {
   );
   assert.equal(seqDiff(0, 0xffff), 1);
   assert.equal(seqDiff(0xffff, 0), -1);
+});
+
+test('decodePacketInto reuses one object: every field (SACK, payload) is overwritten by the next packet', () => {
+  const out = newPacket();
+  const withSack = encodePacket({ type: ST_STATE, connectionId: 7, timestamp: 0xfffffffe, timestampDiff: 3, wndSize: 0x80000000, seqNr: 0xffff, ackNr: 9, sack: Uint8Array.from([1]) });
+  decodePacketInto(withSack, out);
+  assert.deepEqual({ ...out, sack: [...out.sack!], payload: [...out.payload] }, { ...decodePacket(withSack), sack: [1], payload: [] });
+  const data = encodePacket({ type: ST_DATA, connectionId: 8, timestamp: 1, timestampDiff: 2, wndSize: 3, seqNr: 4, ackNr: 5, payload: Uint8Array.from([9, 8, 7]) });
+  const ret = decodePacketInto(data, out);
+  assert.equal(ret, out);
+  assert.equal(out.sack, undefined);
+  assert.deepEqual([...out.payload], [9, 8, 7]);
+  assert.equal(out.payload.buffer, data.buffer, 'the payload is a view of the datagram');
+  assert.deepEqual({ ...out, payload: [...out.payload] }, { ...decodePacket(data), payload: [9, 8, 7] });
 });
