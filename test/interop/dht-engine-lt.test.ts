@@ -19,6 +19,10 @@ const LOOP = '127.0.0.1';
 
 // One python process: DHT-only sessions on ports[0..n-2] and the seeder on ports[n-1], joined with
 // add_dht_node (routers never enter libtorrent's tables; FINDINGS §4), started one after another.
+// allow_multiple_connections_per_ip: on loopback every peer is 127.0.0.1, and libtorrent's default keeps one
+// peer-list entry per IP. A libtorrent session gets its *own* announce back from the DHT, connects to itself,
+// bans that entry ("connected to ourselves") and then refuses every other 127.0.0.1 peer as a duplicate of it,
+// so whether it ever talks to torrentkit depended on which 127.0.0.1 address it learned first.
 const LT_SCRIPT = String.raw`
 import json, sys, time
 import libtorrent as lt
@@ -28,7 +32,8 @@ def out(**k):
     print(json.dumps(k), flush=True)
 def session(port):
     return lt.session({'listen_interfaces': '%s:%d' % ('127.0.0.1', port), 'enable_dht': True, 'dht_bootstrap_nodes': '',
-        'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False, 'enable_lsd': False,
+        'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False,
+        'allow_multiple_connections_per_ip': True, 'enable_lsd': False,
         'enable_upnp': False, 'enable_natpmp': False, 'alert_mask': lt.alert.category_t.all_categories})
 sessions = []
 for i, p in enumerate(ports):
@@ -118,6 +123,7 @@ interface BtDht {
   address(): { address: string; port: number };
   on(ev: string, fn: (...a: never[]) => void): void;
   destroy(cb?: () => void): void;
+  toJSON(): { nodes: unknown[] };
 }
 
 test('DHT peer source, reverse: a libtorrent leecher finds a torrentkit seeder through a loopback DHT (with a bittorrent-dht node)', { timeout: 180_000 }, async (t) => {
@@ -130,9 +136,10 @@ test('DHT peer source, reverse: a libtorrent leecher finds a torrentkit seeder t
     for (let i = 0; i < 4; i++) ports.push(await freePort());
     // The DHT nodes start first (the leecher session is the last one), then torrentkit seeds and announces.
     const lt = h.procs.spawn(LT_PYTHON, [h.path('lt-dht-leech.py'), ports.join(','), made.torrent, h.path('out'), '150'], { name: 'lt-dht-leech' });
-    // An npm bittorrent-dht node joins the libtorrent nodes, so the DHT mixes three implementations. Known gap, to
-    // look into: when torrentkit is *bootstrapped from* the bittorrent-dht node, libtorrent does not find our
-    // announce within 120 s (it does when we bootstrap from libtorrent nodes, as here).
+    // An npm bittorrent-dht node joins the libtorrent nodes, so the DHT mixes three implementations, and torrentkit
+    // bootstraps from it and one libtorrent node. bittorrent-dht bootstraps once: it starts only when the libtorrent
+    // sessions listen ("started"), else its table stays empty and it never learns the libtorrent nodes.
+    await lt.waitForLine((l) => l.includes('"started"'), 30_000, 'libtorrent DHT nodes listening');
     const BT_DHT = 'bittorrent-dht'; // no types shipped: imported by a non-literal name
     const { default: DHT } = (await import(BT_DHT)) as { default: new (o: object) => BtDht };
     const bt = new DHT({ bootstrap: [`${LOOP}:${ports[0]}`, `${LOOP}:${ports[1]}`], host: LOOP });
@@ -147,10 +154,12 @@ test('DHT peer source, reverse: a libtorrent leecher finds a torrentkit seeder t
         res();
       });
     });
-    h.note(`bittorrent-dht node on ${bt.address().port}`);
+    const btNodes = bt.toJSON().nodes.length;
+    h.note(`bittorrent-dht node on ${bt.address().port}, ${btNodes} nodes in its table`);
+    assert.ok(btNodes > 0, 'the bittorrent-dht node learned the libtorrent nodes');
     const seed = tkSeed(h, made.torrent, payload.dir, [
       '--dht-bootstrap',
-      `${LOOP}:${ports[0]},${LOOP}:${ports[1]}`,
+      `${LOOP}:${bt.address().port},${LOOP}:${ports[0]}`,
       '--listen',
       `${LOOP}:${await freePort()}`,
       '--no-lsd',
