@@ -81,21 +81,8 @@ function makeLogger(verbose: boolean | undefined): Logger {
   return new TextLogger(verbose ? 'debug' : 'warn', (line) => process.stderr.write(`${line}\n`));
 }
 
-function engineSettings(opts: {
-  port?: number;
-  listen?: string[];
-  trackerTimeout?: number;
-  encryption?: 'plaintext' | 'prefer' | 'require';
-  encryptionLevel?: 'full' | 'header' | 'both';
-  pex?: boolean;
-  lsd?: boolean;
-  lsdInterface?: string;
-  dht?: boolean;
-  dhtBootstrap?: string;
-  dhtState?: string | false;
-  portForwarding?: boolean;
-  transport?: 'tcp' | 'utp' | 'both';
-}): Partial<EngineSettings> {
+/** EngineSettings from the network options of `download` and `seed` (RunOpts). */
+function engineSettings(opts: Omit<RunOpts, 'progressInterval' | 'tracker' | 'peer' | 'json' | 'verbose'>): Partial<EngineSettings> {
   const s: Partial<EngineSettings> = {};
   if (opts.transport === 'tcp') Object.assign(s, { enableTcp: true, enableUtp: false, preferredTransport: 'tcp' });
   else if (opts.transport === 'utp') Object.assign(s, { enableTcp: false, enableUtp: true, preferredTransport: 'utp' });

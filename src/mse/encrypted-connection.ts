@@ -22,6 +22,7 @@ import type { Clock } from '../core/clock.js';
 import { BtError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
 import type { Connection, ConnectionHandlers, TransportKind } from '../transport/types.js';
+import { concatBytes } from '../util/bytes.js';
 import { classifyFirstBytes } from './detect.js';
 import { MseInitiator, MseReceiver } from './handshake.js';
 import type { MseMethod, MsePolicy, MseReceiverOptions, MseResult } from './handshake.js';
@@ -472,7 +473,6 @@ export interface DetectedConnection {
 export async function detectIncoming(conn: Connection, o: TimingOptions): Promise<DetectedConnection> {
   checkTiming(o);
   const parts: Uint8Array[] = [];
-  let total = 0;
   const r = await drive(
     conn,
     o,
@@ -480,8 +480,7 @@ export async function detectIncoming(conn: Connection, o: TimingOptions): Promis
     () => {},
     (chunk) => {
       parts.push(chunk);
-      total += chunk.length;
-      const joined = parts.length === 1 ? chunk : concat(parts, total);
+      const joined = parts.length === 1 ? chunk : concatBytes(parts);
       const kind = classifyFirstBytes(joined);
       if (kind === undefined) return undefined;
       return { kind, joined };
@@ -489,14 +488,4 @@ export async function detectIncoming(conn: Connection, o: TimingOptions): Promis
     (v) => new EncryptedConnection(conn, { method: 'plaintext', leftover: v.joined }),
   );
   return { conn: r.conn, encrypted: r.value.kind === 'encrypted' };
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -4,11 +4,10 @@
  *   serve are passed in; it chroots into its state dir and drops to `nobody` (so: root only).
  * - bittorrent-tracker (npm, webtorrent's server): HTTP and UDP on one port; see bt-tracker-server.ts.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Harness } from './harness.js';
-import { freePort, waitForListen } from './ports.js';
+import { freePort, waitForListen, waitForUdp } from './ports.js';
 import type { Proc } from './procs.js';
 import { repoRoot } from './tools.js';
 
@@ -20,36 +19,6 @@ export interface TrackerServer {
   udp: string;
   /** The tracker's own log lines, for servers that print events (bittorrent-tracker). */
   events(): Record<string, unknown>[];
-}
-
-/** UDP ports bound in this network namespace (from /proc/net/udp and udp6). */
-export function boundUdpPorts(): Set<number> {
-  const ports = new Set<number>();
-  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 2) continue;
-      const port = parseInt(cols[1]!.split(':')[1]!, 16);
-      if (Number.isFinite(port)) ports.add(port);
-    }
-  }
-  return ports;
-}
-
-export async function waitForUdp(port: number, timeoutMs: number, alive: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (boundUdpPorts().has(port)) return;
-    if (!alive()) throw new Error(`${what}: process exited before binding UDP ${port}`);
-    await sleep(50);
-  }
-  throw new Error(`${what}: nothing bound to UDP ${port} after ${timeoutMs} ms`);
 }
 
 /** Start opentracker serving `infoHashes` (hex). */
