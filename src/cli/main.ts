@@ -595,7 +595,7 @@ function program(): Command {
       .addOption(
         new Option('--encryption <policy>', 'MSE/PE: plaintext only, prefer encryption (default), or require it').choices(['plaintext', 'prefer', 'require']),
       )
-      .addOption(new Option('--transport <kind>', 'peer transports: tcp (default), utp (BEP 29, experimental) or both (TCP tried first)').choices(['tcp', 'utp', 'both']))
+      .addOption(new Option('--transport <kind>', 'peer transports: tcp, utp (BEP 29) or both (default: TCP tried first, uTP as fallback and for incoming)').choices(['tcp', 'utp', 'both']))
       .addOption(
         new Option('--encryption-level <level>', 'MSE kinds allowed: full RC4, header-only (then plaintext), or both (default)').choices(['full', 'header', 'both']),
       )
