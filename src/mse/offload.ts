@@ -5,10 +5,13 @@
  * chunks there with the WebAssembly kernel of rc4-wasm.ts.
  *
  * Ordering: one worker handles a channel's chunks in submission order and answers in that order, so a
- * channel calls back in order. Whoever holds the state: while nothing is in flight the main thread's Rc4 is
- * current (the last answer carries the state back), and a chunk shorter than `inlineMax` is then processed
- * right away, synchronously (cheaper than a round trip); otherwise the chunk goes to the worker, with the
- * state when the worker's copy may be stale. Bytes: the chunk's ArrayBuffer is transferred when the view
+ * channel calls back in order. Batching: a channel has at most one message in flight; chunks pushed
+ * meanwhile wait in its outbox and go as one message (one round trip, one state load in the worker) as
+ * soon as the answer arrives, before that answer's callbacks run. Whoever holds the state: while nothing
+ * is in flight the main thread's Rc4 is current (each answer carries the state back; it is imported when
+ * nothing follows), and a chunk shorter than `inlineMax` is then processed right away, synchronously
+ * (cheaper than a round trip); otherwise the chunk goes to the worker, with the state when the worker's
+ * copy may be stale. Bytes: the chunk's ArrayBuffer is transferred when the view
  * covers all of it (the chunk then belongs to the channel: callers hand over ownership), else copied once.
  *
  * The worker is created on first use from an inline source (so it runs from dist/ and under tsx), is ref'd
@@ -21,19 +24,20 @@
  */
 import { Worker } from 'node:worker_threads';
 import { BtError } from '../core/errors.js';
-import { DATA_CAPACITY, DATA_OFFSET, I_ADDR, J_ADDR, RC4_WASM_BYTES } from './rc4-wasm.js';
+import { DATA_CAPACITY, DATA_OFFSET, RC4_WASM_BYTES, STATE_OFFSET } from './rc4-wasm.js';
 import { RC4_STATE_BYTES } from './rc4.js';
 import type { Rc4 } from './rc4.js';
 
 const WORKER_SOURCE = `
 import('node:worker_threads').then(({ parentPort, workerData }) => {
-  const { wasm, dataOffset, capacity, iAddr, jAddr } = workerData;
-  let heap, i32, run;
+  const { wasm, dataOffset, capacity, stateOffset } = workerData;
+  let heap, run, load, save;
   try {
     const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
     heap = new Uint8Array(inst.exports.m.buffer);
-    i32 = new Int32Array(inst.exports.m.buffer);
     run = inst.exports.x;
+    load = inst.exports.ld;
+    save = inst.exports.sv;
   } catch {
     heap = undefined;
   }
@@ -46,36 +50,38 @@ import('node:worker_threads').then(({ parentPort, workerData }) => {
     }
     st[256] = i; st[257] = j;
   }
-  function xorWasm(st, d) {
-    heap.set(st.subarray(0, 256), 0);
-    i32[iAddr >> 2] = st[256];
-    i32[jAddr >> 2] = st[257];
-    for (let o = 0; o < d.length; o += capacity) {
-      const part = d.subarray(o, Math.min(d.length, o + capacity));
-      heap.set(part, dataOffset);
-      run(part.length);
-      part.set(heap.subarray(dataOffset, dataOffset + part.length));
+  function xorWasm(st, ds) {
+    heap.set(st.subarray(0, 258), stateOffset);
+    load();
+    for (const d of ds) {
+      for (let o = 0; o < d.length; o += capacity) {
+        const part = d.subarray(o, Math.min(d.length, o + capacity));
+        heap.set(part, dataOffset);
+        run(part.length);
+        part.set(heap.subarray(dataOffset, dataOffset + part.length));
+      }
     }
-    st.set(heap.subarray(0, 256));
-    st[256] = i32[iAddr >> 2];
-    st[257] = i32[jAddr >> 2];
+    save();
+    st.set(heap.subarray(stateOffset, stateOffset + 258));
   }
   parentPort.on('message', (m) => {
     if (m.drop !== undefined) { states.delete(m.drop); return; }
     let st = states.get(m.id);
     if (m.state) { st = m.state; states.set(m.id, st); }
-    if (!st) { parentPort.postMessage({ id: m.id, error: 'unknown stream' }); return; }
-    const d = new Uint8Array(m.buf, 0, m.len);
-    if (heap) xorWasm(st, d); else xorJs(st, d);
-    parentPort.postMessage({ id: m.id, buf: m.buf, len: m.len, state: st.slice(0, 258) }, [m.buf]);
+    if (!st) { parentPort.postMessage({ id: m.id, n: m.bufs.length, error: 'unknown stream' }); return; }
+    const ds = m.bufs.map((b, k) => new Uint8Array(b, 0, m.lens[k]));
+    if (heap) xorWasm(st, ds); else for (const d of ds) xorJs(st, d);
+    parentPort.postMessage({ id: m.id, n: m.bufs.length, bufs: m.bufs, lens: m.lens, state: st.slice(0, 258) }, m.bufs);
   });
 });
 `;
 
 interface Reply {
   id: number;
-  buf?: ArrayBuffer;
-  len?: number;
+  /** Chunks answered. */
+  n: number;
+  bufs?: ArrayBuffer[];
+  lens?: number[];
   state?: Uint8Array;
   error?: string;
 }
@@ -90,6 +96,9 @@ export interface Rc4OffloadOptions {
 /** One RC4 stream (one direction of one connection) whose chunks may be processed in the worker. */
 export class Rc4Channel {
   private readonly waiting: { cb: Rc4Callback; len: number }[] = [];
+  /** Chunks waiting for the message in flight to come back; then sent together, as one message. */
+  private readonly outbox: Uint8Array[] = [];
+  private sent = false;
   private bytes = 0;
   private closed = false;
 
@@ -122,9 +131,17 @@ export class Rc4Channel {
       cb(data);
       return;
     }
+    if (this.sent) {
+      // One message in flight per channel: later chunks ride together in the next one.
+      this.outbox.push(data);
+      this.owner.count(1);
+      this.waiting.push({ cb, len });
+      this.bytes += len;
+      return;
+    }
     // With nothing in flight the main thread's state is current (the worker's may be stale): send it along.
     const state = this.waiting.length === 0 ? this.rc4.exportState() : undefined;
-    if (!this.owner.post(this, data, state)) {
+    if (!this.owner.post(this, [data], state)) {
       // No worker (failed to start): nothing is in flight for this channel here, so inline is in order.
       if (this.waiting.length === 0) {
         this.rc4.process(data);
@@ -134,6 +151,7 @@ export class Rc4Channel {
       }
       return;
     }
+    this.sent = true;
     this.waiting.push({ cb, len });
     this.bytes += len;
   }
@@ -143,27 +161,44 @@ export class Rc4Channel {
     if (this.closed) return;
     this.closed = true;
     this.waiting.length = 0;
+    this.outbox.length = 0;
     this.bytes = 0;
     this.owner.drop(this);
   }
 
   /** @internal An answer from the worker. */
   settle(r: Reply): void {
-    const w = this.waiting.shift();
-    if (!w) return;
-    this.bytes -= w.len;
-    if (r.error !== undefined || !r.buf || !r.state) {
-      this.fail(new BtError('ERR_MSE', `RC4 worker failed: ${r.error ?? 'no data'}`, { op: 'read' }), w.cb);
+    this.sent = false;
+    if (this.closed) return;
+    if (r.error !== undefined || !r.bufs || !r.lens || !r.state || r.bufs.length !== r.n || r.n > this.waiting.length - this.outbox.length) {
+      this.fail(new BtError('ERR_MSE', `RC4 worker failed: ${r.error ?? 'no data'}`, { op: 'read' }));
       return;
     }
-    if (this.waiting.length === 0) this.rc4.importState(r.state);
-    w.cb(new Uint8Array(r.buf, 0, r.len ?? w.len));
+    if (this.outbox.length > 0) {
+      // Off to the worker before the callbacks run, so that it works while they do.
+      const next = this.outbox.splice(0);
+      if (!this.owner.post(this, next, undefined, true)) {
+        this.owner.count(-next.length);
+        this.fail(new BtError('ERR_MSE', 'RC4 worker unavailable', { op: 'read' }));
+        return;
+      }
+      this.sent = true;
+    } else {
+      this.rc4.importState(r.state);
+    }
+    const { bufs, lens } = r;
+    for (let k = 0; k < r.n && !this.closed; k++) {
+      const w = this.waiting.shift()!;
+      this.bytes -= w.len;
+      w.cb(new Uint8Array(bufs[k]!, 0, lens[k]!));
+    }
   }
 
   /** @internal The worker died: every chunk in flight is lost, and the state with it. */
-  fail(err: Error, first?: Rc4Callback): void {
-    const cbs = [...(first ? [first] : []), ...this.waiting.map((w) => w.cb)];
+  fail(err: Error): void {
+    const cbs = this.waiting.map((w) => w.cb);
     this.waiting.length = 0;
+    this.outbox.length = 0;
     this.bytes = 0;
     this.closed = true;
     this.owner.drop(this);
@@ -211,28 +246,51 @@ export class Rc4Offload {
   }
 
   /** @internal */
-  post(ch: Rc4Channel, data: Uint8Array, state: Uint8Array | undefined): boolean {
+  /** `counted`: the chunks are already counted in `pending` (they waited in a channel's outbox). */
+  post(ch: Rc4Channel, chunks: Uint8Array[], state: Uint8Array | undefined, counted = false): boolean {
     const w = this.ensureWorker();
     if (!w) return false;
-    let buf: ArrayBuffer | undefined;
-    const ab = data.buffer;
-    if (ab instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === ab.byteLength) buf = ab;
-    const msg = { id: ch.id, buf, len: data.byteLength, state };
+    const bufs: ArrayBuffer[] = [];
+    const lens: number[] = [];
+    for (const data of chunks) {
+      const ab = data.buffer;
+      // A chunk that covers its whole ArrayBuffer owns it: transferred. Anything else: copied once.
+      if (ab instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === ab.byteLength && !bufs.includes(ab)) {
+        bufs.push(ab);
+      } else {
+        const copy = new Uint8Array(data.byteLength);
+        copy.set(data);
+        bufs.push(copy.buffer);
+      }
+      lens.push(data.byteLength);
+    }
+    const msg = { id: ch.id, bufs, lens, state };
     try {
-      if (!buf) throw new Error('copy');
-      w.postMessage(msg, [buf]);
+      w.postMessage(msg, bufs);
     } catch {
-      const copy = new Uint8Array(data.byteLength);
-      copy.set(data);
-      msg.buf = copy.buffer;
+      // e.g. a buffer that cannot be transferred: copies, then
+      for (let k = 0; k < bufs.length; k++) {
+        if (chunks[k]!.byteLength !== lens[k]) continue; // already detached: transferred into the copy
+        const copy = new Uint8Array(lens[k]!);
+        copy.set(chunks[k]!);
+        bufs[k] = copy.buffer;
+      }
       try {
-        w.postMessage(msg, [copy.buffer]);
+        w.postMessage(msg, bufs);
       } catch {
         return false;
       }
     }
-    if (this.inFlight++ === 0) w.ref();
+    if (!counted) this.count(chunks.length);
     return true;
+  }
+
+  /** @internal Chunks handed to the worker (or queued for it). */
+  count(n: number): void {
+    const before = this.inFlight;
+    this.inFlight = Math.max(0, before + n);
+    if (before === 0 && this.inFlight > 0) this.worker?.ref();
+    else if (before > 0 && this.inFlight === 0) this.worker?.unref();
   }
 
   /** @internal */
@@ -253,7 +311,7 @@ export class Rc4Offload {
       w = new Worker(WORKER_SOURCE, {
         eval: true,
         name: 'torrentkit-rc4',
-        workerData: { wasm: RC4_WASM_BYTES, dataOffset: DATA_OFFSET, capacity: DATA_CAPACITY, iAddr: I_ADDR, jAddr: J_ADDR },
+        workerData: { wasm: RC4_WASM_BYTES, dataOffset: DATA_OFFSET, capacity: DATA_CAPACITY, stateOffset: STATE_OFFSET },
       });
     } catch {
       this.broken = true;
@@ -262,7 +320,8 @@ export class Rc4Offload {
     w.unref();
     w.on('message', (r: Reply) => {
       if (this.worker !== w) return;
-      if (--this.inFlight === 0) w.unref();
+      this.inFlight = Math.max(0, this.inFlight - r.n);
+      if (this.inFlight === 0) w.unref();
       this.channels.get(r.id)?.settle(r);
     });
     const die = (why: string): void => {

@@ -8,10 +8,10 @@
  * per byte; one pair of typed-array views per call on the word path.
  */
 
-import { DATA_CAPACITY, DATA_OFFSET, I_ADDR, J_ADDR, rc4Kernel } from './rc4-wasm.js';
+import { DATA_CAPACITY, DATA_OFFSET, STATE_OFFSET, rc4Kernel } from './rc4-wasm.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-/** From this many bytes on, the WebAssembly kernel (rc4-wasm.ts) does the work: copying the state in and out costs ~0.5 KiB of memcpy. */
+/** From this many bytes on, the WebAssembly kernel (rc4-wasm.ts) does the work: below, moving the state in and out (ld/sv) is not worth it. */
 export const WASM_MIN = 512;
 /** Bytes in an exported state: S (256), i, j. */
 export const RC4_STATE_BYTES = 258;
@@ -81,9 +81,10 @@ export class Rc4 {
 
   private processWasm(kernel: NonNullable<ReturnType<typeof rc4Kernel>>, src: Uint8Array, dst: Uint8Array): void {
     const heap = kernel.heap;
-    heap.set(this.s, 0);
-    kernel.i32[I_ADDR >> 2] = this.i;
-    kernel.i32[J_ADDR >> 2] = this.j;
+    heap.set(this.s, STATE_OFFSET);
+    heap[STATE_OFFSET + 256] = this.i;
+    heap[STATE_OFFSET + 257] = this.j;
+    kernel.load();
     const n = src.length;
     for (let o = 0; o < n; o += DATA_CAPACITY) {
       const len = Math.min(DATA_CAPACITY, n - o);
@@ -91,9 +92,10 @@ export class Rc4 {
       kernel.run(len);
       dst.set(heap.subarray(DATA_OFFSET, DATA_OFFSET + len), o);
     }
-    this.s.set(heap.subarray(0, 256));
-    this.i = kernel.i32[I_ADDR >> 2]!;
-    this.j = kernel.i32[J_ADDR >> 2]!;
+    kernel.save();
+    this.s.set(heap.subarray(STATE_OFFSET, STATE_OFFSET + 256));
+    this.i = heap[STATE_OFFSET + 256]!;
+    this.j = heap[STATE_OFFSET + 257]!;
   }
 
   /** The pure-JavaScript loop (short inputs, and where WebAssembly is unavailable). */
