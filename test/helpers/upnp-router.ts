@@ -143,11 +143,14 @@ export interface UpnpRouter {
   listMappings(): string[];
   /** `nft list chain inet filter prerouting_miniupnpd` in the router namespace. */
   nftRules(): string;
+  /** Stop miniupnpd and stund (also deferred on the harness, ahead of the namespaces' deletion); idempotent. */
+  stop(): Promise<void>;
 }
 
 /**
  * Build the three namespaces and start stund and miniupnpd; resolves when miniupnpd has port forwarding
- * enabled and listens on HTTP and 5351. `igdV1` makes miniupnpd describe itself as IGD v1.
+ * enabled and listens on HTTP and 5351. `igdV1` makes miniupnpd describe itself as IGD v1. The daemons' stop is
+ * deferred on `h` here; call it after `nss`'s cleanup was deferred, so it runs first (defers run in reverse).
  */
 export async function startUpnpRouter(h: Harness, nss: Namespaces, opts: { igdV1?: boolean; tag?: string } = {}): Promise<UpnpRouter> {
   const tag = opts.tag ?? '';
@@ -215,7 +218,15 @@ export async function startUpnpRouter(h: Harness, nss: Namespaces, opts: { igdV1
   );
   const rootDescUrl = `http://${ROUTER_LAN_IP}:${HTTP_PORT}/rootDesc.xml`;
   const upnpc = (args: readonly string[]): string => nsExec(clientNs, 'upnpc', ['-i', '-u', rootDescUrl, ...args], { allowFail: true }).out;
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await miniupnpd.stop(3000);
+      await stund.stop(3000);
+    })());
+  h.defer(stop);
   return {
+    stop,
     clientNs,
     routerNs,
     wanNs,

@@ -58,10 +58,6 @@ test('engine port forwarding: torrentkit seed behind miniupnpd maps TCP+UDP, rep
     const nss = new Namespaces();
     h.defer(() => nss.deleteAll());
     const r = await startUpnpRouter(h, nss);
-    h.defer(async () => {
-      await r.miniupnpd.stop(3000);
-      await r.stund.stop(3000);
-    });
     const { torrent, dataDir } = await makeSeedData(h);
 
     const t0 = Date.now();

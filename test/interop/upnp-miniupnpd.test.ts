@@ -117,12 +117,7 @@ test('port forwarding against miniupnpd (UPnP IGD, NAT-PMP, PCP) in network name
   await withHarness(t, 'upnp-miniupnpd', async (h) => {
     const nss = new Namespaces();
     h.defer(() => nss.deleteAll());
-    // stop the daemons before their namespaces go (defer runs before the process sweep otherwise)
     const r = await startUpnpRouter(h, nss);
-    h.defer(async () => {
-      await r.miniupnpd.stop(3000);
-      await r.stund.stop(3000);
-    });
     h.note(`router up: ${r.rootDescUrl}`);
 
     await t.test('UPnP only: TCP+UDP mapped, renewed, external address, removed on dispose', async () => {
@@ -180,13 +175,8 @@ test('port forwarding against miniupnpd (UPnP IGD, NAT-PMP, PCP) in network name
     });
 
     await t.test('IGD v1 router (force_igd_desc_v1): WANIPConnection:1 found and used', async () => {
-      await r.miniupnpd.stop(3000);
-      await r.stund.stop(3000);
+      await r.stop();
       const r1 = await startUpnpRouter(h, nss, { igdV1: true, tag: '1' });
-      h.defer(async () => {
-        await r1.miniupnpd.stop(3000);
-        await r1.stund.stop(3000);
-      });
       const c = startClient(h, r1.clientNs, 'nat-client-igd1', {
         methods: { upnp: true, natpmp: false, pcp: false },
         multicastInterface: CLIENT_IP,
