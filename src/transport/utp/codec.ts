@@ -36,14 +36,7 @@ export const MAX_EXTENSIONS = 8;
 
 export const TYPE_NAMES = ['ST_DATA', 'ST_FIN', 'ST_STATE', 'ST_RESET', 'ST_SYN'] as const;
 
-export interface UtpPacket {
-  type: UtpType;
-  connectionId: number;
-  timestamp: number;
-  timestampDiff: number;
-  wndSize: number;
-  seqNr: number;
-  ackNr: number;
+export interface UtpPacket extends HeaderFields {
   /** Selective-ACK bitmask (a view into the packet), when present. */
   sack: Uint8Array | undefined;
   /** Payload (a view into the packet, never copied). */
