@@ -17,9 +17,11 @@
  *   BENCH_CLIENTS    comma list of lt,lt-rc4,tk,tk-rc4,lt-utp,tk-utp (default all six)
  *   BENCH_VERIFY     1 (default): compare every download byte for byte with the payload; 0: skip
  *   BENCH_JSON       write the results as JSON to this file as well
+ *   BENCH_TK_NODE_ARGS  extra node options for the torrentkit CLI (profiling: `--cpu-prof --cpu-prof-dir=DIR`)
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createHarness } from '../test/helpers/harness.js';
 import type { Harness } from '../test/helpers/harness.js';
 import { makePayload, MiB } from '../test/helpers/payload.js';
@@ -46,6 +48,62 @@ interface RunResult {
   sysSec: number;
   peakRssKiB: number;
   mbps: number;
+  /** CPU seconds the seeder process spent during this download (all threads). */
+  seederCpuSec: number;
+  /** The seeder's busiest thread's CPU seconds during this download: near transferSec means the seeder is the bound. */
+  seederBusiestSec: number;
+  /** UDP datagrams received / sent / dropped for a full receive buffer in the namespace during the download. */
+  udpIn: number;
+  udpOut: number;
+  udpDrops: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux everywhere that matters). */
+const USER_HZ = 100;
+
+/** utime+stime in seconds of every thread of a process, by thread id (Linux /proc); empty if it is gone. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) / USER_HZ);
+    } catch {
+      /* thread ended */
+    }
+  }
+  return out;
+}
+
+/** The Udp: counters of /proc/net/snmp (this network namespace): receive-buffer overflows show up as RcvbufErrors. */
+function udpCounters(): Record<string, number> {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const keys = lines[0]!.split(/\s+/).slice(1);
+    const vals = lines[1]!.split(/\s+/).slice(1).map(Number);
+    return Object.fromEntries(keys.map((k, i) => [k, vals[i]!]));
+  } catch {
+    return {};
+  }
+}
+
+function cpuDelta(before: Map<string, number>, after: Map<string, number>): { total: number; busiest: number } {
+  let total = 0;
+  let busiest = 0;
+  for (const [tid, t] of after) {
+    const d = t - (before.get(tid) ?? 0);
+    total += d;
+    busiest = Math.max(busiest, d);
+  }
+  return { total, busiest };
 }
 
 const LABEL: Record<Client, string> = {
@@ -62,6 +120,13 @@ const TK_ENCRYPTION: Record<TkClient, string[]> = {
   'tk-rc4': ['--encryption', 'require', '--encryption-level', 'full'],
   'tk-utp': ['--encryption', 'plaintext', '--transport', 'utp'],
 };
+
+/** The CLI command line; BENCH_TK_NODE_ARGS (space-separated) goes to node first, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`. */
+function tkCommand(): string[] {
+  const [cmd, args] = tkCliCommand();
+  const extra = (process.env.BENCH_TK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return cmd === process.execPath ? [cmd, ...extra, ...args] : [cmd, ...args];
+}
 
 function parsePiece(s: string): number {
   const m = /^(\d+)\s*([kKmM]?)$/.exec(s.trim());
@@ -81,7 +146,10 @@ async function readTime(file: string): Promise<{ wall: number; user: number; sys
   return { wall: wall!, user: user!, sys: sys!, rss: rss! };
 }
 
-async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: number, n: number, verifyRoot: string | undefined): Promise<RunResult> {
+async function runOnce(h: Harness, client: Client, made: TorrentMade, seeder: LtPeer, n: number, verifyRoot: string | undefined): Promise<RunResult> {
+  const seedPort = seeder.port;
+  const seedBefore = threadCpu(seeder.proc.pid);
+  const udpBefore = udpCounters();
   const out = h.path(`out-${client}-${n}`);
   const timeFile = h.path(`time-${client}-${n}.txt`);
   const peer = `127.0.0.1:${seedPort}`;
@@ -104,7 +172,7 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: 
   } else {
     const proc = h.procs.spawn(
       '/usr/bin/time',
-      ['-o', timeFile, '-f', TIME_FMT, ...tkCliCommand().flat(), 'download', made.torrent, '-o', out, '--peer', peer,
+      ['-o', timeFile, '-f', TIME_FMT, ...tkCommand(), 'download', made.torrent, '-o', out, '--peer', peer,
         '--listen', `127.0.0.1:${await freePort()}`, '--json', ...TK_ENCRYPTION[client as TkClient]],
       { name: `bench-${client}-${n}` },
     );
@@ -114,6 +182,9 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: 
     if (wallStatus.code !== 0 || !done) throw new Error(`torrentkit download failed (${JSON.stringify(wallStatus)})\n${proc.tail()}`);
     transferSec = Number(done.seconds);
   }
+  const seedCpu = cpuDelta(seedBefore, threadCpu(seeder.proc.pid));
+  const udpAfter = udpCounters();
+  const udpDelta = (k: string): number => (udpAfter[k] ?? 0) - (udpBefore[k] ?? 0);
   const t = await readTime(timeFile);
   if (verifyRoot) {
     const problems = await diffTrees(verifyRoot, `${out}/${made.name}`);
@@ -128,7 +199,43 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seedPort: 
     sysSec: t.sys,
     peakRssKiB: t.rss,
     mbps: made.totalSize / 1e6 / transferSec,
+    seederCpuSec: seedCpu.total,
+    seederBusiestSec: seedCpu.busiest,
+    udpIn: udpDelta('InDatagrams'),
+    udpOut: udpDelta('OutDatagrams'),
+    udpDrops: udpDelta('RcvbufErrors'),
   };
+}
+
+/**
+ * What the CPU figures say about the ratios. Seeder and client share this machine's cores, so when a download keeps
+ * them all busy its speed is bound by the CPU both processes spend per byte, and a ratio of two such downloads is
+ * bound by the ratio of those sums. For RC4 that gives the best ratio torrentkit could reach if its decryption cost
+ * nothing: the seeder's own encryption is counted in either case.
+ */
+function cpuNotes(med: Partial<Record<Client, RunResult>>): string {
+  const cores = availableParallelism();
+  const cpu = (r: RunResult): number => r.userSec + r.sysSec;
+  const busy = (r: RunResult): number => (cpu(r) + r.seederCpuSec) / (r.transferSec * cores);
+  const lines: string[] = [];
+  for (const c of Object.keys(med) as Client[]) {
+    const r = med[c]!;
+    lines.push(`  ${LABEL[c]}: client ${cpu(r).toFixed(2)} + seeder ${r.seederCpuSec.toFixed(2)} CPU s; machine ${pct(busy(r), 1)} busy over the transfer`);
+  }
+  const tk = med.tk;
+  const rc4 = med['tk-rc4'];
+  if (tk && rc4) {
+    const freeRc4 = (cpu(tk) + tk.seederCpuSec) / (cpu(tk) + rc4.seederCpuSec);
+    lines.push(
+      `  RC4/plaintext if torrentkit's decryption were free (CPU-bound on ${cores} cores, seeder's encryption counted): <= ${freeRc4.toFixed(2)}x`,
+    );
+  }
+  return lines.length ? `\nCPU (client user+sys incl. start-up; seeder over the same download; ${cores} cores):\n${lines.join('\n')}\n` : '';
+}
+
+/** a as a percentage of b (a thread's CPU seconds over the transfer time). */
+function pct(a: number, b: number): string {
+  return b > 0 ? `${Math.round((100 * a) / b)}%` : '-';
 }
 
 function median(rs: RunResult[]): RunResult {
@@ -191,14 +298,18 @@ async function main(): Promise<number> {
         // up: whoever goes first pays for both. Alternate the order so the median is fair to both clients.
         for (const c of n % 2 === 1 ? group : [...group].reverse()) {
           process.stdout.write(`bench: ${LABEL[c]} download ${n}/${runs} ...`);
-          const r = await runOnce(h, c, made, seeder.port, n, verify ? payload.root : undefined);
+          const r = await runOnce(h, c, made, seeder, n, verify ? payload.root : undefined);
           (results[c] ??= []).push(r);
-          process.stdout.write(` ${r.mbps.toFixed(1)} MB/s, ${r.transferSec.toFixed(2)} s\n`);
+          process.stdout.write(
+            ` ${r.mbps.toFixed(1)} MB/s, ${r.transferSec.toFixed(2)} s; seeder CPU ${r.seederCpuSec.toFixed(2)} s, busiest thread ${pct(r.seederBusiestSec, r.transferSec)}` +
+              (r.udpIn ? `; UDP ${r.udpIn} in, ${r.udpOut} out, ${r.udpDrops} dropped` : '') +
+              '\n',
+          );
         }
       }
     }
 
-    const rows: string[][] = [['client', 'MB/s', 'transfer s', 'wall s', 'CPU s', 'user s', 'sys s', 'peak RSS MiB']];
+    const rows: string[][] = [['client', 'MB/s', 'transfer s', 'wall s', 'CPU s', 'user s', 'sys s', 'peak RSS MiB', 'seeder CPU s', 'seeder thread']];
     const med: Partial<Record<Client, RunResult>> = {};
     for (const c of clients) {
       const r = median(results[c]!);
@@ -212,6 +323,8 @@ async function main(): Promise<number> {
         r.userSec.toFixed(2),
         r.sysSec.toFixed(2),
         (r.peakRssKiB / 1024).toFixed(1),
+        r.seederCpuSec.toFixed(2),
+        pct(r.seederBusiestSec, r.transferSec),
       ]);
     }
     const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
@@ -226,6 +339,8 @@ async function main(): Promise<number> {
         ratio(x.userSec, y.userSec),
         ratio(x.sysSec, y.sysSec),
         ratio(x.peakRssKiB, y.peakRssKiB),
+        ratio(x.seederCpuSec, y.seederCpuSec),
+        '',
       ]);
     };
     ratioRow('ratio tk/lt', med.tk, med.lt);
@@ -235,12 +350,14 @@ async function main(): Promise<number> {
     // Issue 6's goals: uTP at >= 4x libtorrent's own uTP, and >= 0.5x torrentkit over TCP.
     ratioRow('ratio tk uTP/lt uTP', med['tk-utp'], med['lt-utp']);
     ratioRow('ratio tk uTP/tk TCP', med['tk-utp'], med.tk);
+    const notes = cpuNotes(med);
     process.stdout.write(
       `\n${sizeMiB} MiB, ${made.pieces} x ${piece / 1024} KiB pieces, seeder libtorrent ${version} on loopback (TCP rows: TCP only; uTP rows: uTP only)` +
         `${runs > 1 ? `, median of ${runs} runs` : ''}; MB = 10^6 bytes, MB/s over the transfer time\n\n${table(rows)}\n` +
         (clients.includes('lt')
           ? `\nNote: libtorrent 2.x writes through mmap, so its peak RSS counts the mapped (page-cache) pages of the files.\n`
-          : ''),
+          : '') +
+        notes,
     );
     if (process.env.BENCH_JSON) {
       await writeFile(process.env.BENCH_JSON, JSON.stringify({ sizeMiB, piece, runs, libtorrent: version, results, median: med }, null, 2));
