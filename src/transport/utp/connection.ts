@@ -45,8 +45,14 @@ export const SAFE_PACKET_SIZE = 1200;
 const OUT_RING = 4096;
 /** Out-of-order packets we hold beyond ack_nr + 1. */
 const REORDER_SLOTS = 2048;
-/** In-order data packets acknowledged by one deferred ACK at most. */
+/** In-order data packets acknowledged by one deferred ACK at most (unbatched receive). */
 const DEFAULT_ACK_EVERY = 32;
+/** Batched receive: an ACK at once after this many in-order packets, even mid-batch. */
+const DEFAULT_BATCH_ACK_EVERY = 128;
+/** Batched receive: a batch that leaves fewer unacknowledged packets than this defers its ACK (batchAckDelayMs). */
+const DEFAULT_BATCH_ACK_MIN = 48;
+/** Default receive window (what we advertise as wnd_size when nothing is buffered). */
+export const DEFAULT_RECV_WINDOW = 1024 * 1024;
 /** The SACK bitmask we send covers this many packets after ack_nr + 1 (bytes * 8). */
 const SACK_SEND_BYTES = 32;
 
@@ -107,8 +113,16 @@ export interface UtpConnectionOptions {
   delayedAckMs?: number;
   /** Hold back a partial packet while data is in flight (Nagle). Default true. */
   nagle?: boolean;
-  /** ACK at once after this many unacknowledged in-order data packets. Default 32. */
+  /** ACK at once after this many unacknowledged in-order data packets. Default 32 (batched receive: 128). */
   ackEvery?: number;
+  /**
+   * Batched receive: a batch that ends with fewer than this many in-order packets unacknowledged does not send its
+   * ACK at once but within `batchAckDelayMs`, so that a sender trickling a few packets per event-loop turn is not
+   * answered with one ACK (one wake-up of its network thread) per turn. Default 48; 1 acknowledges every batch.
+   */
+  batchAckMin?: number;
+  /** Batched receive: how long a deferred ACK (see batchAckMin) waits at most (ms). Default 1. */
+  batchAckDelayMs?: number;
   ledbat?: LedbatOptions;
   /**
    * Batched receive (UtpSocket option `batched`): called once per batch when this connection has data to deliver
@@ -215,6 +229,7 @@ export class UtpConnection implements Connection {
   private eofSeq = -1;
   private gotFin = false;
   private ackPending = 0;
+  private readonly ackEvery: number;
   private replyMicro = 0;
   private lastReceived: number;
   private lastSent: number;
@@ -231,7 +246,8 @@ export class UtpConnection implements Connection {
     this.recvId = o.recvId & 0xffff;
     this.sendId = o.sendId & 0xffff;
     this.packetSize = o.packetSize ?? DEFAULT_PACKET_SIZE;
-    this.recvBuf = o.recvBufferBytes ?? 4 * 1024 * 1024;
+    this.recvBuf = o.recvBufferBytes ?? DEFAULT_RECV_WINDOW;
+    this.ackEvery = o.ackEvery ?? (o.onBatchWork ? DEFAULT_BATCH_ACK_EVERY : DEFAULT_ACK_EVERY);
     this.ledbat = new Ledbat({ mss: this.packetSize, ...o.ledbat });
     this.peerWnd = this.packetSize * 2;
     const now = this.micros();
@@ -641,7 +657,7 @@ export class UtpConnection implements Connection {
       this.ackNr = p.seqNr;
       if (p.type === ST_DATA) this.deliver(p.payload);
       if (this.reorderCount > 0) this.drainReorder();
-      if (this.reorderCount > 0 || ++this.ackPending >= (this.o.ackEvery ?? DEFAULT_ACK_EVERY)) this.sendAck(now);
+      if (this.reorderCount > 0 || ++this.ackPending >= this.ackEvery) this.sendAck(now);
       else if (this.o.onBatchWork) this.queueBatch();
       else this.armDelayedAck();
     } else {
@@ -747,7 +763,9 @@ export class UtpConnection implements Connection {
       }
       this.tryReportClose();
     }
-    if (!this.freed && this.ackPending > 0) this.sendAck(now);
+    if (this.freed || this.ackPending === 0) return;
+    if (this.ackPending >= (this.o.batchAckMin ?? DEFAULT_BATCH_ACK_MIN)) this.sendAck(now);
+    else this.armDelayedAck(this.o.batchAckDelayMs ?? 1);
   }
 
   private flushHeld(): void {
@@ -763,12 +781,12 @@ export class UtpConnection implements Connection {
     return Math.max(0, this.recvBuf - this.heldBytes - this.pendingBytes - this.reorderBytes);
   }
 
-  private armDelayedAck(): void {
+  private armDelayedAck(ms = this.o.delayedAckMs ?? 0): void {
     if (this.ackTimer) return;
     this.ackTimer = this.clock.setTimeout(() => {
       this.ackTimer = undefined;
       if (!this.freed && this.ackPending > 0) this.sendAck(this.micros());
-    }, this.o.delayedAckMs ?? 0);
+    }, ms);
   }
 
   // ---------------------------------------------------------------- send path

@@ -15,8 +15,11 @@ interface Dgram {
   bytes: Uint8Array;
 }
 
-/** A (10.0.0.1:1) sends, B (10.0.0.2:2) receives in batched mode; datagrams wait in `wire`. */
-function rig() {
+/**
+ * A (10.0.0.1:1) sends, B (10.0.0.2:2) receives in batched mode; datagrams wait in `wire`. B acknowledges every
+ * batch at once unless `batchAckMin` says otherwise.
+ */
+function rig(batchAckMin = 1) {
   const clock = new FakeClock();
   const wire: Dgram[] = [];
   const mk = (host: string, port: number, seed: number, batched: boolean) =>
@@ -26,7 +29,7 @@ function rig() {
       send: (bytes, to) => wire.push({ from: host, to, bytes: bytes.slice() }),
       localPort: () => port,
       batched,
-      connection: { nagle: false },
+      connection: { nagle: false, batchAckMin },
     });
   const A = mk('10.0.0.1', 1, 1, false);
   const B = mk('10.0.0.2', 2, 2, true);
@@ -93,6 +96,54 @@ test('a batch of in-order packets is delivered as one chunk with one ACK at endB
   }
   assert.ok(got.chunks.length > before);
   assert.deepEqual(Buffer.concat(got.chunks), Buffer.from(data));
+});
+
+test('a batch leaving fewer than batchAckMin packets unacknowledged defers its ACK by batchAckDelayMs', () => {
+  const { a, A, B, wire, accepted, pump, clock } = rig(4);
+  a.write(pattern(100, 1));
+  pump();
+  B.endBatch();
+  clock.advance(1);
+  pump();
+  const got = collect(accepted[0]!);
+  const acksFromB = (): number => wire.filter((d) => d.from === '10.0.0.2' && decodePacket(d.bytes).type === ST_STATE).length;
+  // Two packets: below the threshold of 4, so the batch is delivered but not acknowledged at once.
+  a.write(pattern(2 * 1380, 2));
+  const n = got.chunks.length;
+  while (wire.length > 0) {
+    const d = wire.shift()!;
+    if (d.to === '10.0.0.2') B.handlePacket(d.bytes, d.from, 1);
+  }
+  B.endBatch();
+  assert.equal(got.chunks.length, n + 1, 'delivered at endBatch()');
+  assert.equal(acksFromB(), 0, 'no ACK yet');
+  clock.advance(1);
+  assert.equal(acksFromB(), 1, 'one ACK after the delay');
+  pump();
+  // Batches of four packets or more are acknowledged at endBatch(), smaller ones only after the delay.
+  a.write(pattern(40 * 1380, 3));
+  let big = 0;
+  for (let i = 0; i < 60 && wire.length > 0; i++) {
+    let dataPackets = 0;
+    const acks0 = acksFromB();
+    while (wire.length > 0) {
+      const d = wire.shift()!;
+      if (d.to === '10.0.0.2') {
+        if (decodePacket(d.bytes).type === ST_DATA) dataPackets++;
+        B.handlePacket(d.bytes, d.from, 1);
+      }
+    }
+    B.endBatch();
+    const acked = acksFromB() - acks0;
+    if (dataPackets >= 4) big++;
+    assert.equal(acked, dataPackets >= 4 ? 1 : 0, `batch of ${dataPackets} packets`);
+    clock.advance(1);
+    if (dataPackets > 0) assert.equal(acksFromB() - acks0, 1, 'acknowledged by the delay at the latest');
+    // Hand B's ACKs to A so it sends the next window.
+    for (const d of wire.splice(0)) if (d.to === '10.0.0.1') A.handlePacket(d.bytes, d.from, 2);
+  }
+  assert.ok(big > 0, 'some batches reached the threshold');
+  assert.deepEqual(Buffer.concat(got.chunks.slice(n)), Buffer.concat([pattern(2 * 1380, 2), pattern(40 * 1380, 3)]));
 });
 
 test('nothing reaches the reader before endBatch(); a paused reader holds the batch until resume()', () => {
