@@ -32,6 +32,7 @@ import type { ExitStatus } from '../test/helpers/procs.js';
 import { freePort } from '../test/helpers/ports.js';
 import { diffTrees } from '../test/helpers/files.js';
 import { LT_PYTHON, tkCliCommand, tkCliPath, whyMissing } from '../test/helpers/tools.js';
+import { measureUdpFloor, type UdpFloor } from './udp-floor.js';
 
 type Client = 'lt' | 'lt-rc4' | 'tk' | 'tk-rc4' | 'lt-utp' | 'tk-utp';
 type TkClient = Exclude<Client, 'lt' | 'lt-rc4' | 'lt-utp'>;
@@ -213,7 +214,7 @@ async function runOnce(h: Harness, client: Client, made: TorrentMade, seeder: Lt
  * bound by the ratio of those sums. For RC4 that gives the best ratio torrentkit could reach if its decryption cost
  * nothing: the seeder's own encryption is counted in either case.
  */
-function cpuNotes(med: Partial<Record<Client, RunResult>>): string {
+function cpuNotes(med: Partial<Record<Client, RunResult>>, totalBytes: number, floor: UdpFloor | undefined): string {
   const cores = availableParallelism();
   const cpu = (r: RunResult): number => r.userSec + r.sysSec;
   const busy = (r: RunResult): number => (cpu(r) + r.seederCpuSec) / (r.transferSec * cores);
@@ -228,6 +229,18 @@ function cpuNotes(med: Partial<Record<Client, RunResult>>): string {
     const freeRc4 = (cpu(tk) + tk.seederCpuSec) / (cpu(tk) + rc4.seederCpuSec);
     lines.push(
       `  RC4/plaintext if torrentkit's decryption were free (CPU-bound on ${cores} cores, seeder's encryption counted): <= ${freeRc4.toFixed(2)}x`,
+    );
+  }
+  const utp = med['tk-utp'];
+  if (tk && utp && floor) {
+    // A uTP download costs at least what the TCP one does minus nothing (same engine work), plus node:dgram's own
+    // cost per datagram, plus the seeder's uTP sending; CPU-bound on `cores`, that bounds its speed and ratio.
+    const dgramCpu = (floor.usPerDatagram * utp.udpIn) / 1e6;
+    const utpCpu = cpu(tk) + dgramCpu + utp.seederCpuSec;
+    lines.push(
+      `  node:dgram alone: ${floor.usPerDatagram.toFixed(2)} µs CPU per datagram received (bench/udp-floor.ts, this run) x ${utp.udpIn} datagrams = ${dgramCpu.toFixed(2)} CPU s`,
+      `  uTP if torrentkit's uTP code were free (TCP download's client CPU + node:dgram + the uTP seeder's CPU, on ${cores} cores): ` +
+        `<= ${((totalBytes / 1e6) / (utpCpu / cores)).toFixed(0)} MB/s, uTP/TCP <= ${((cpu(tk) + tk.seederCpuSec) / utpCpu).toFixed(2)}x`,
     );
   }
   return lines.length ? `\nCPU (client user+sys incl. start-up; seeder over the same download; ${cores} cores):\n${lines.join('\n')}\n` : '';
@@ -282,6 +295,8 @@ async function main(): Promise<number> {
     process.stdout.write(
       `bench: payload ${tPayload.toFixed(1)} s, torrent ${((Date.now() - t0) / 1000).toFixed(1)} s: ${made.pieces} pieces x ${piece / 1024} KiB, ${made.files} files\n`,
     );
+    // node:dgram's own cost per datagram, measured before the seeders start (for the uTP bound in the CPU notes).
+    const floor = clients.includes('tk-utp') ? await measureUdpFloor().catch(() => undefined) : undefined;
     const tcpClients = clients.filter((c) => !UTP_CLIENTS.includes(c));
     const utpClients = clients.filter((c) => UTP_CLIENTS.includes(c));
     // One seeder per transport: TCP-only for the TCP rows, uTP-only (TCP disabled) for the uTP row.
@@ -350,7 +365,7 @@ async function main(): Promise<number> {
     // Issue 6's goals: uTP at >= 4x libtorrent's own uTP, and >= 0.5x torrentkit over TCP.
     ratioRow('ratio tk uTP/lt uTP', med['tk-utp'], med['lt-utp']);
     ratioRow('ratio tk uTP/tk TCP', med['tk-utp'], med.tk);
-    const notes = cpuNotes(med);
+    const notes = cpuNotes(med, made.totalSize, floor);
     process.stdout.write(
       `\n${sizeMiB} MiB, ${made.pieces} x ${piece / 1024} KiB pieces, seeder libtorrent ${version} on loopback (TCP rows: TCP only; uTP rows: uTP only)` +
         `${runs > 1 ? `, median of ${runs} runs` : ''}; MB = 10^6 bytes, MB/s over the transfer time\n\n${table(rows)}\n` +
