@@ -4,6 +4,8 @@
  * `NodeUdpMux` is the node:dgram adapter with one socket per address family.
  */
 import * as dgram from 'node:dgram';
+import * as dns from 'node:dns';
+import { isIP } from 'node:net';
 import { BtError } from '../../core/errors.js';
 
 /** Returns true when it consumed the datagram; handlers are asked in registration order. */
@@ -104,10 +106,13 @@ export class NodeUdpMux implements UdpMux {
       return;
     }
     this.stats.sent++;
-    s.send(data, port, host, (err) => {
-      if (err) this.reportError(err);
-    });
+    s.send(data, port, host, this.afterSend);
   }
+
+  /** One completion callback for every send (no closure per datagram). */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.reportError(err);
+  };
 
   close(): Promise<void> {
     const all = [this.v4, this.v6].filter((s): s is dgram.Socket => s !== undefined);
@@ -159,9 +164,20 @@ export class NodeUdpMux implements UdpMux {
 const UDP_RECV_BUFFER = 4 * 1024 * 1024;
 const UDP_SEND_BUFFER = 1024 * 1024;
 
+/**
+ * dgram resolves the host of every send() through dns.lookup, which answers an IP literal on the next tick. We only
+ * ever send to literals (peers, DHT nodes and trackers are resolved before they get here), so answer at once and
+ * save a tick per datagram; anything else still goes to dns.lookup.
+ */
+function literalLookup(host: string, family: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const fam = isIP(host);
+  if (fam !== 0) cb(null, host, fam);
+  else dns.lookup(host, family as number, cb);
+}
+
 function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+    const s = dgram.createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
     const onErr = (e: Error): void => {
       s.close();
       reject(e);
