@@ -1,5 +1,5 @@
 /** torrentkit public API. */
-export { ClientEngine, metadataCachePath } from './engine/index.js';
+export { ClientEngine, metadataCachePath, resumeDataPath } from './engine/index.js';
 export type { Deps, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './engine/index.js';
 export type { PortMapping, NatMethod, ExternalAddressReport } from './nat/index.js';
 export { TorrentManager } from './torrent/torrent-manager.js';

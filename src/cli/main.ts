@@ -88,6 +88,7 @@ function engineSettings(opts: Omit<RunOpts, 'progressInterval' | 'tracker' | 'pe
   else if (opts.transport === 'utp') Object.assign(s, { enableTcp: false, enableUtp: true, preferredTransport: 'utp' });
   else if (opts.transport === 'both') Object.assign(s, { enableTcp: true, enableUtp: true, preferredTransport: 'tcp' });
   if (opts.pex === false) s.pexEnabled = false;
+  if (opts.resume === false) s.fastResume = false;
   if (opts.lsd === false) s.lsdEnabled = false;
   if (opts.lsdInterface !== undefined) s.lsdInterface = opts.lsdInterface;
   if (opts.dht === false) s.dhtEnabled = false;
@@ -428,6 +429,7 @@ interface RunOpts {
   json?: boolean;
   verbose?: boolean;
   pex?: boolean;
+  resume?: boolean;
   lsd?: boolean;
   lsdInterface?: string;
   dht?: boolean;
@@ -599,6 +601,7 @@ function program(): Command {
       .addOption(
         new Option('--encryption-level <level>', 'MSE kinds allowed: full RC4, header-only (then plaintext), or both (default)').choices(['full', 'header', 'both']),
       )
+      .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
       .option('--no-pex', 'no peer exchange (BEP 11)')
       .option('--no-lsd', 'no local peer discovery (BEP 14)')
       .option('--lsd-interface <addr>', 'interface address for local peer discovery multicast (e.g. 127.0.0.1)')

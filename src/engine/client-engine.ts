@@ -67,6 +67,11 @@ export interface ReachabilityReport {
   cgnat: boolean;
 }
 
+/** Where a torrent's fast-resume data is kept: `<downloadDir>/.torrentkit/<info-hash>.resume`. */
+export function resumeDataPath(downloadDir: string, infoHashHex: string): string {
+  return path.join(downloadDir, '.torrentkit', `${infoHashHex}.resume`);
+}
+
 /** Where fetched metadata is cached: `<downloadDir>/.torrentkit/<info-hash>.torrent`. */
 export function metadataCachePath(downloadDir: string, infoHashHex: string): string {
   return path.join(downloadDir, '.torrentkit', `${infoHashHex}.torrent`);
@@ -164,8 +169,12 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private tcpPorts: number[] = [];
   private externalSource = '';
 
+  /** Storage comes from deps.createStorage (not the files under downloadDir): no resume data. */
+  private readonly customStorage: boolean;
+
   constructor(settings: Partial<EngineSettings> = {}, deps: Partial<Deps> = {}) {
     super();
+    this.customStorage = deps.createStorage !== undefined;
     this.settings = resolveSettings(settings);
     this.reserved = makeReserved({ extended: true, fast: true, dht: this.settings.dhtEnabled });
     const clock = deps.clock ?? new NodeClock();
@@ -569,6 +578,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       },
       listenPort: () => this.port,
       createStorage: this.deps.createStorage,
+      // Resume data describes the files under downloadDir: only for the default file storage.
+      resumePath: (t) => (this.settings.fastResume && !this.customStorage ? resumeDataPath(t.downloadDir, t.infoHashHex) : undefined),
       wantPeers: () => this.pump(),
       createTracker: (url) => this.trackerFactory.create(url),
       trackerKey: this.trackerKey,

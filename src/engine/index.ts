@@ -1,2 +1,2 @@
-export { ClientEngine, metadataCachePath } from './client-engine.js';
+export { ClientEngine, metadataCachePath, resumeDataPath } from './client-engine.js';
 export type { Deps, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './client-engine.js';

@@ -14,7 +14,7 @@
  *   // have |= found
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BtError } from '../core/errors.js';
 import type { TorrentInfo } from '../metainfo/types.js';
@@ -66,11 +66,12 @@ async function fileState(p: string): Promise<{ size: number; mtimeNs: bigint } |
   }
 }
 
-/** Record `have` (pieces verified on disk) with the current size and mtime of every file. */
+/** Record `have` (pieces verified on disk) with the current size and mtime of every file (creates the file's directory). */
 export async function saveResume(resumePath: string, info: TorrentInfo, downloadDir: string, have: Bitfield): Promise<void> {
   if (have.length !== info.pieceCount) throw new BtError('ERR_STORAGE', 'resume bitfield length does not match the torrent', { op: 'write' });
   const tmp = `${resumePath}.tmp`;
   try {
+    await mkdir(path.dirname(resumePath), { recursive: true });
     const states = await Promise.all(info.files.map((f) => fileState(path.join(path.resolve(downloadDir), ...f.path))));
     // The file system's "now": the mtime of a file written after every stat above.
     await writeFile(tmp, '');

@@ -25,8 +25,8 @@ export interface PieceStorage {
 export interface Hasher {
   /** SHA-1 of data, computed off the event loop. `data` may be transferred (do not reuse it after). */
   sha1(data: Uint8Array): Promise<Uint8Array>;
-  /** Stop the hasher: pending and later sha1() calls reject with BtError ERR_CLOSED. */
   /** SHA-1 of a whole piece; the bytes come back (possibly a new view after a transfer) for writing. */
   hashPiece(data: Uint8Array): Promise<{ digest: Uint8Array; data: Uint8Array }>;
+  /** Stop the hasher: pending and later sha1() calls reject with BtError ERR_CLOSED. */
   destroy(): Promise<void>;
 }

@@ -96,6 +96,12 @@ export interface EngineSettings {
   /** Largest info dictionary (BEP 9 metadata_size) fetched for a magnet link. */
   maxMetadataSize: number;
   /**
+   * Fast resume: on stop and on completion save each torrent's verified pieces with its files' sizes and mtimes
+   * to `<downloadDir>/.torrentkit/<info-hash>.resume`; on start hash only the pieces of files that changed since
+   * (everything when the data is missing, unreadable or from another torrent). Only with the default file storage.
+   */
+  fastResume: boolean;
+  /**
    * Port forwarding (issue 8): map the TCP listen ports and the shared UDP port on the home router, renew
    * them, remove them on dispose. No gateway on the network is one quiet status, never an error.
    */
@@ -152,6 +158,7 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   dhtStateFile: '',
   dhtBootstrap: Object.freeze(['router.bittorrent.com:6881', 'dht.transmissionbt.com:6881', 'router.utorrent.com:6881', 'dht.libtorrent.org:25401']) as readonly string[],
   maxMetadataSize: 8 * 1024 * 1024,
+  fastResume: true,
   portForwarding: true,
   natMethods: Object.freeze(['upnp', 'natpmp', 'pcp']) as readonly NatMethod[],
   natLeaseSeconds: 3600,
@@ -210,6 +217,7 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
   if (typeof s.lsdInterface !== 'string' || s.lsdInterface.length === 0) bad('lsdInterface', 'must be an interface address such as 127.0.0.1');
   if (typeof s.dhtEnabled !== 'boolean') bad('dhtEnabled', 'must be a boolean');
   if (typeof s.dhtStateFile !== 'string') bad('dhtStateFile', 'must be a path or empty');
+  if (typeof s.fastResume !== 'boolean') bad('fastResume', 'must be a boolean');
   if (!Array.isArray(s.dhtBootstrap)) bad('dhtBootstrap', 'must be a list of HOST:PORT');
   for (const ep of s.dhtBootstrap) {
     let port = 0;

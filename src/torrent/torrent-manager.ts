@@ -16,7 +16,7 @@ import { PeerConnection } from '../peer/peer-connection.js';
 import type { BlockRequest, PickerPeer } from '../picker/index.js';
 import { PiecePicker } from '../picker/index.js';
 import type { Hasher, PieceStorage } from '../storage/types.js';
-import { checkPieces } from '../storage/index.js';
+import { checkPieces, loadResume, saveResume } from '../storage/index.js';
 import type { Connection } from '../transport/index.js';
 import { Bitfield } from '../util/bitfield.js';
 import { equalBytes, formatHostPort, parseHostPort } from '../util/bytes.js';
@@ -127,6 +127,11 @@ export interface TorrentHost {
   saveMetadata?(torrent: TorrentManager, meta: Metainfo): void;
   /** The engine's DHT (BEP 5), when it runs. */
   dht?(): TorrentDht | undefined;
+  /**
+   * Where this torrent's resume data lives (fast resume: verified pieces plus file sizes and mtimes), or undefined
+   * when it is not kept (setting off, or storage that is not the files under downloadDir).
+   */
+  resumePath?(torrent: TorrentManager): string | undefined;
 }
 
 /** What a torrent needs of the engine's DHT node. */
@@ -371,7 +376,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.setState('checking');
     try {
       this.storage ??= this.host.createStorage(this.meta, this.downloadDir);
-      const have = await checkPieces(this.meta.info, this.storage, this.host.hasher, { signal });
+      const have = await this.checkExisting(this.storage, signal);
       if (signal.aborted) return;
       this.picker = new PiecePicker({
         pieceCount: this.meta.info.pieceCount,
@@ -397,6 +402,33 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }
   }
 
+  /**
+   * Which pieces are on disk already. With resume data whose files are unchanged since it was saved, only the
+   * pieces touching changed (or just-modified) files are hashed; otherwise every piece with data is.
+   */
+  private async checkExisting(storage: PieceStorage, signal: AbortSignal): Promise<Bitfield> {
+    const info = this.meta.info;
+    const file = this.host.resumePath?.(this);
+    const resume = file ? await loadResume(file, info, this.downloadDir).catch(() => undefined) : undefined;
+    if (!resume) return checkPieces(info, storage, this.host.hasher, { signal });
+    const found = await checkPieces(info, storage, this.host.hasher, { signal, pieces: resume.recheck });
+    const have = resume.have;
+    for (const i of resume.recheck) if (found.get(i)) have.set(i);
+    this.log.info(`resume data: ${have.count - found.count} pieces trusted, ${resume.recheck.length} re-checked (${found.count} present)`);
+    return have;
+  }
+
+  /** Record the verified pieces with the files' sizes and mtimes (fast resume); a failure is a warning only. */
+  private async saveResumeData(have: Bitfield | undefined): Promise<void> {
+    const file = this.host.resumePath?.(this);
+    if (!file || !have || !this.metaValue) return;
+    try {
+      await saveResume(file, this.metaValue.info, this.downloadDir, have);
+    } catch (e) {
+      this.log.warn(`resume data not saved: ${(e as Error).message}`);
+    }
+  }
+
   pause(): void {
     if (this.currentState !== 'downloading' && this.currentState !== 'seeding') return;
     this.closeAllPeers('paused');
@@ -417,9 +449,14 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.readCache?.clear();
     this.assembler = undefined;
     const st = this.storage;
+    const have = this.picker?.have.clone();
     this.storage = undefined;
     this.picker = undefined;
-    if (st) await st.close();
+    if (st) {
+      await st.close();
+      // After close: no write is in flight, every file's mtime is final.
+      await this.saveResumeData(have);
+    }
     await announced;
     if (this.currentState !== 'error') this.setState('stopped');
   }
@@ -1180,6 +1217,9 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }
     if (this.currentState !== 'downloading') return;
     this.setState('seeding');
+    // Every verified piece has been written (verifyPiece awaits the write): a crash from here on re-checks
+    // nothing but files modified within seconds of this save.
+    void this.saveResumeData(this.picker?.have.clone());
     this.trackerManager?.complete();
     this.emit('complete');
     for (const st of [...this.peers.values()]) {
