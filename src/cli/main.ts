@@ -47,6 +47,16 @@ function parsePositiveInt(v: string): number {
   return n;
 }
 
+/** A rate in bytes per second: `500000`, `500k` (KiB/s), `2M` (MiB/s), `1.5M`; 0 = no limit. */
+function parseRate(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?B)?(?:\/s)?\s*$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected bytes per second, e.g. 500000, 500k or 2M (k = KiB, M = MiB)');
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const n = Math.round(Number(m[1]) * mult);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('rate too large');
+  return n;
+}
+
 function loadTorrent(file: string): Metainfo {
   if (file.startsWith('magnet:')) {
     throw new CliExit(EXIT.USAGE, 'seeding needs the data and its .torrent file, not a magnet link');
@@ -89,6 +99,8 @@ function engineSettings(opts: Omit<RunOpts, 'progressInterval' | 'tracker' | 'pe
   else if (opts.transport === 'both') Object.assign(s, { enableTcp: true, enableUtp: true, preferredTransport: 'tcp' });
   if (opts.pex === false) s.pexEnabled = false;
   if (opts.resume === false) s.fastResume = false;
+  if (opts.maxDownloadRate !== undefined) s.maxDownloadRate = opts.maxDownloadRate;
+  if (opts.maxUploadRate !== undefined) s.maxUploadRate = opts.maxUploadRate;
   if (opts.lsd === false) s.lsdEnabled = false;
   if (opts.lsdInterface !== undefined) s.lsdInterface = opts.lsdInterface;
   if (opts.dht === false) s.dhtEnabled = false;
@@ -430,6 +442,8 @@ interface RunOpts {
   verbose?: boolean;
   pex?: boolean;
   resume?: boolean;
+  maxDownloadRate?: number;
+  maxUploadRate?: number;
   lsd?: boolean;
   lsdInterface?: string;
   dht?: boolean;
@@ -601,6 +615,8 @@ function program(): Command {
       .addOption(
         new Option('--encryption-level <level>', 'MSE kinds allowed: full RC4, header-only (then plaintext), or both (default)').choices(['full', 'header', 'both']),
       )
+      .addOption(new Option('--max-download-rate <rate>', 'download limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
+      .addOption(new Option('--max-upload-rate <rate>', 'upload limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
       .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
       .option('--no-pex', 'no peer exchange (BEP 11)')
       .option('--no-lsd', 'no local peer discovery (BEP 14)')

@@ -40,10 +40,11 @@ import { SkeyIndex } from '../mse/index.js';
 import { makePeerId, makeReserved, suggestedMaxMessageLength } from '../wire/index.js';
 import type { EngineSettings } from '../torrent/settings.js';
 import { resolveSettings } from '../torrent/settings.js';
-import type { TorrentDht, TorrentHost } from '../torrent/torrent-manager.js';
+import type { RateLimits, TorrentDht, TorrentHost } from '../torrent/torrent-manager.js';
 import { DhtNode } from '../dht/index.js';
 import type { PeerAddress } from '../dht/index.js';
 import { TorrentManager } from '../torrent/torrent-manager.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import type { LsdSocket } from '../lsd/index.js';
 import { createNodePortForwarder, reportExternalAddress } from '../nat/index.js';
 import type { ExternalAddressReport, NatMethod, NodePortForwarderOptions, PortForwarder, PortForwarderStatus, PortMapping } from '../nat/index.js';
@@ -112,6 +113,9 @@ export interface AddTorrentOptions {
   peers?: string[];
   /** Extra trackers (one tier each URL list), tried after the torrent's own tiers. */
   trackers?: string[][];
+  /** This torrent's own limits, bytes per second of piece data (the engine's apply as well; 0 = none). */
+  maxDownloadRate?: number;
+  maxUploadRate?: number;
 }
 
 export interface EngineEvents {
@@ -171,11 +175,15 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
 
   /** Storage comes from deps.createStorage (not the files under downloadDir): no resume data. */
   private readonly customStorage: boolean;
+  /** Global rate limits, shared by every torrent's budget. */
+  private readonly rateBuckets = { download: new TokenBucket(), upload: new TokenBucket() };
 
   constructor(settings: Partial<EngineSettings> = {}, deps: Partial<Deps> = {}) {
     super();
     this.customStorage = deps.createStorage !== undefined;
     this.settings = resolveSettings(settings);
+    this.rateBuckets.download.setRate(this.settings.maxDownloadRate);
+    this.rateBuckets.upload.setRate(this.settings.maxUploadRate);
     this.reserved = makeReserved({ extended: true, fast: true, dht: this.settings.dhtEnabled });
     const clock = deps.clock ?? new NodeClock();
     const random = deps.random ?? new NodeRandom();
@@ -578,6 +586,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       },
       listenPort: () => this.port,
       createStorage: this.deps.createStorage,
+      rateLimits: this.rateBuckets,
       // Resume data describes the files under downloadDir: only for the default file storage.
       resumePath: (t) => (this.settings.fastResume && !this.customStorage ? resumeDataPath(t.downloadDir, t.infoHashHex) : undefined),
       wantPeers: () => this.pump(),
@@ -600,7 +609,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
         );
       },
     };
-    const t = new TorrentManager(host, src, opts.downloadDir, { trackers });
+    const t = new TorrentManager(host, src, opts.downloadDir, { trackers, maxDownloadRate: opts.maxDownloadRate, maxUploadRate: opts.maxUploadRate });
     this.torrents.set(src.infoHashHex, t);
     this.skeys.add(src.infoHash);
     for (const p of peers) t.addPeer(p);
@@ -641,6 +650,23 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     const tmp = `${file}.${toHex(this.deps.random.bytes(4))}.tmp`;
     await writeFile(tmp, concatBytes(parts));
     await rename(tmp, file);
+  }
+
+  /** The global rate limits now (bytes per second of piece data, 0 = none); they start as the settings say. */
+  get rateLimits(): RateLimits {
+    return { download: this.rateBuckets.download.rate, upload: this.rateBuckets.upload.rate };
+  }
+
+  /** Change the global rate limits on the running engine; every torrent follows at once. */
+  setRateLimits(limits: Partial<RateLimits>): void {
+    for (const [k, v] of Object.entries(limits)) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
+        throw new BtError('ERR_SETTINGS', `rate limit ${k} must be >= 0 bytes per second, not ${v}`, { op: 'settings', field: k });
+      }
+    }
+    if (limits.download !== undefined) this.rateBuckets.download.setRate(limits.download);
+    if (limits.upload !== undefined) this.rateBuckets.upload.setRate(limits.upload);
+    for (const t of this.torrents.values()) t.wakeRateLimited();
   }
 
   getTorrent(infoHash: Uint8Array | string): TorrentManager | undefined {

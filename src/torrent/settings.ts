@@ -14,6 +14,10 @@ export interface EngineSettings {
   maxConnections: number;
   /** Upper bound on peer connections per torrent. */
   maxConnectionsPerTorrent: number;
+  /** Download limit over all torrents, bytes per second of piece data (0 = none). engine.setRateLimits changes it. */
+  maxDownloadRate: number;
+  /** Upload limit over all torrents, bytes per second of piece data (0 = none). engine.setRateLimits changes it. */
+  maxUploadRate: number;
   /** Outgoing connection attempts in progress at once. */
   maxHalfOpen: number;
   connectTimeoutMs: number;
@@ -118,6 +122,8 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   listenEndpoints: Object.freeze(['0.0.0.0:6881', '[::]:6881']),
   maxConnections: 200,
   maxConnectionsPerTorrent: 60,
+  maxDownloadRate: 0,
+  maxUploadRate: 0,
   maxHalfOpen: 16,
   connectTimeoutMs: 10_000,
   handshakeTimeoutMs: 10_000,
@@ -218,6 +224,9 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
   if (typeof s.dhtEnabled !== 'boolean') bad('dhtEnabled', 'must be a boolean');
   if (typeof s.dhtStateFile !== 'string') bad('dhtStateFile', 'must be a path or empty');
   if (typeof s.fastResume !== 'boolean') bad('fastResume', 'must be a boolean');
+  for (const k of ['maxDownloadRate', 'maxUploadRate'] as const) {
+    if (!(Number.isInteger(s[k]) && s[k] >= 0)) bad(k, 'must be a whole number of bytes per second, 0 for no limit');
+  }
   if (!Array.isArray(s.dhtBootstrap)) bad('dhtBootstrap', 'must be a list of HOST:PORT');
   for (const ep of s.dhtBootstrap) {
     let port = 0;

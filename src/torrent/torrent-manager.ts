@@ -21,6 +21,7 @@ import type { Connection } from '../transport/index.js';
 import { Bitfield } from '../util/bitfield.js';
 import { equalBytes, formatHostPort, parseHostPort } from '../util/bytes.js';
 import { RateMeter } from '../util/rate.js';
+import { Budget, TokenBucket } from '../util/token-bucket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { Handshake, Message } from '../wire/index.js';
 import type { Tracker, TrackerPeer } from '../tracker/types.js';
@@ -125,6 +126,8 @@ export interface TorrentHost {
   externalAddress?(address: string, from: string): void;
   /** Metadata fetched for a magnet link: cache it so a restart doesn't fetch it again. */
   saveMetadata?(torrent: TorrentManager, meta: Metainfo): void;
+  /** The engine's global rate limits (shared by every torrent). */
+  readonly rateLimits?: { download: TokenBucket; upload: TokenBucket };
   /** The engine's DHT (BEP 5), when it runs. */
   dht?(): TorrentDht | undefined;
   /**
@@ -151,6 +154,16 @@ const DHT_RETRY_MIN_MS = 5_000;
 export interface TorrentOptions {
   /** Extra tracker tiers, tried after the torrent's own. */
   trackers?: readonly (readonly string[])[];
+  /** This torrent's own download limit, bytes per second of piece data (0 or absent: none; the engine's applies too). */
+  maxDownloadRate?: number;
+  /** This torrent's own upload limit, bytes per second of piece data (0 or absent: none; the engine's applies too). */
+  maxUploadRate?: number;
+}
+
+/** Rate limits: bytes per second of piece data, 0 = unlimited. */
+export interface RateLimits {
+  download: number;
+  upload: number;
 }
 
 interface Candidate {
@@ -238,6 +251,14 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private dhtNodesAdded = false;
 
   /** `source`: parsed metainfo, or a magnet link (the torrent then starts by fetching the metadata, BEP 9). */
+  /** This torrent's own limits; the budgets also draw on the engine's (host.rateLimits). */
+  private readonly downLimit = new TokenBucket();
+  private readonly upLimit = new TokenBucket();
+  private readonly downBudget: Budget;
+  private readonly upBudget: Budget;
+  /** Woken when a rate limit lets requests or uploads go again. */
+  private rateTimer: Timer | undefined;
+
   constructor(host: TorrentHost, source: Metainfo | MagnetLink, downloadDir: string, opts: TorrentOptions = {}) {
     super();
     this.host = host;
@@ -245,6 +266,9 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.magnet = isMeta(source) ? undefined : source;
     this.infoHash = source.infoHash;
     this.infoHashHex = source.infoHashHex;
+    this.downBudget = new Budget(host.rateLimits ? [this.downLimit, host.rateLimits.download] : [this.downLimit]);
+    this.upBudget = new Budget(host.rateLimits ? [this.upLimit, host.rateLimits.upload] : [this.upLimit]);
+    this.setRateLimits({ download: opts.maxDownloadRate ?? 0, upload: opts.maxUploadRate ?? 0 });
     this.downloadDir = downloadDir;
     this.log = host.logger.forComponent(`torrent ${source.infoHashHex.slice(0, 8)}`);
     this.choker = new Choker({ uploadSlots: host.settings.uploadSlots, random: host.random });
@@ -440,6 +464,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.abort?.abort();
     this.ticker?.cancel();
     this.ticker = undefined;
+    this.rateTimer?.cancel();
+    this.rateTimer = undefined;
     this.stoppedStats = this.stats();
     this.stopDht();
     const announced = this.trackerManager?.stop();
@@ -473,6 +499,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.log.error(`torrent failed: ${err.message}`);
     this.ticker?.cancel();
     this.ticker = undefined;
+    this.rateTimer?.cancel();
+    this.rateTimer = undefined;
     this.stopDht();
     this.closeAllPeers('torrent error');
     this.setState('error');
@@ -1091,6 +1119,39 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   }
 
   /** Keep the peer's request pipeline full; its depth follows the peer's rate. */
+  /** This torrent's own rate limits (bytes per second of piece data; 0 = none). The engine's limits apply as well. */
+  get rateLimits(): RateLimits {
+    return { download: this.downLimit.rate, upload: this.upLimit.rate };
+  }
+
+  setRateLimits(limits: Partial<RateLimits>): void {
+    for (const [k, v] of Object.entries(limits)) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new BtError('ERR_SETTINGS', `rate limit ${k} must be >= 0 bytes per second, not ${v}`, { field: k });
+    }
+    if (limits.download !== undefined) this.downLimit.setRate(limits.download);
+    if (limits.upload !== undefined) this.upLimit.setRate(limits.upload);
+    this.wakeRateLimited();
+  }
+
+  /** A limit changed or tokens came back: request and serve again. */
+  wakeRateLimited(): void {
+    this.rateTimer?.cancel();
+    this.rateTimer = undefined;
+    if (!this.active) return;
+    this.fillAllRequests();
+    for (const st of this.peers.values()) this.serveUploads(st);
+  }
+
+  /** Come back when the budget that stopped us can be spent again. */
+  private waitForBudget(b: Budget): void {
+    if (this.rateTimer) return;
+    const ms = Math.max(5, b.msUntilSpendable(this.host.clock.now()));
+    this.rateTimer = this.host.clock.setTimeout(() => {
+      this.rateTimer = undefined;
+      this.wakeRateLimited();
+    }, ms);
+  }
+
   private fillRequests(st: PeerState): void {
     const picker = this.picker;
     const p = st.peer;
@@ -1108,8 +1169,22 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     const have = picker.outstanding(p.address);
     // Top up in batches so a fast peer costs one picker call per several blocks.
     if (have > target - Math.max(1, target >> 3)) return;
-    const reqs = picker.pick(st, target - have, now);
+    let want = target - have;
+    const budget = this.downBudget;
+    if (!budget.unlimited) {
+      // A download limit: a request spends its bytes when it is sent (what is requested will arrive), so the
+      // requests in flight follow the limit and no peer's pipeline runs ahead of it.
+      if (!budget.canSpend(now)) return this.waitForBudget(budget);
+      want = Math.min(want, Math.max(1, Math.floor(budget.available(now) / 16384)));
+    }
+    const reqs = picker.pick(st, want, now);
     if (reqs.length === 0) return;
+    if (!budget.unlimited) {
+      let bytes = 0;
+      for (const r of reqs) bytes += r.length;
+      budget.spend(bytes, now);
+      if (!budget.canSpend(now)) this.waitForBudget(budget);
+    }
     for (const r of reqs) {
       if (!this.partial.has(r.index)) this.partial.set(r.index, this.allocPiece(r.index));
     }
@@ -1264,6 +1339,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private serveUploads(st: PeerState | undefined): void {
     if (!st) return;
     const p = st.peer;
+    const budget = this.upBudget;
     while (
       st.uploadQueue.length > 0 &&
       st.readsInFlight < MAX_READS_IN_FLIGHT &&
@@ -1271,6 +1347,12 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       !p.isClosed &&
       !p.amChoking
     ) {
+      if (!budget.unlimited) {
+        // An upload limit: a block spends its bytes when we commit to sending it.
+        const now = this.host.clock.now();
+        if (!budget.canSpend(now)) return this.waitForBudget(budget);
+        budget.spend(st.uploadQueue[0]!.length, now);
+      }
       const r = st.uploadQueue.shift()!;
       st.readsInFlight++;
       this.readCache!.get(r.index).then(
