@@ -17,6 +17,6 @@ export { TrackerFactory } from './tracker/factory.js';
 export type { TrackerCreator } from './tracker/factory.js';
 export type { TrackerStatus, TrackerState } from './tracker/tracker-manager.js';
 export type { AnnounceEvent, AnnounceRequest, AnnounceResponse, ScrapeResponse, Tracker, TrackerPeer } from './tracker/types.js';
-export type { PeerSource, RateLimits, TorrentOptions } from './torrent/torrent-manager.js';
+export type { FileStatus, PeerSource, RateLimits, TorrentOptions } from './torrent/torrent-manager.js';
 export { encryptionPreset } from './peer/encryption.js';
 export type { EncryptionType, ConnectionEncryption } from './peer/encryption.js';

@@ -57,6 +57,20 @@ function parseRate(v: string): number {
   return n;
 }
 
+/** `1,3-5` (file numbers from 1, as `info` lists them) → a sorted list of 0-based indices. */
+function parseFileList(v: string): number[] {
+  const out = new Set<number>();
+  for (const part of v.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new InvalidArgumentError('expected file numbers such as 1,3-5 (from 1, as `torrentkit info` lists them)');
+    const a = Number(m[1]);
+    const b = m[2] !== undefined ? Number(m[2]) : a;
+    if (a < 1 || b < a || b - a > 1_000_000) throw new InvalidArgumentError(`bad file range ${part.trim()}`);
+    for (let k = a; k <= b; k++) out.add(k - 1);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
 function loadTorrent(file: string): Metainfo {
   if (file.startsWith('magnet:')) {
     throw new CliExit(EXIT.USAGE, 'seeding needs the data and its .torrent file, not a magnet link');
@@ -452,7 +466,7 @@ interface RunOpts {
   portForwarding?: boolean;
 }
 
-async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean }): Promise<number> {
+async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean; selectFiles?: number[] }): Promise<number> {
   let source: string | Metainfo;
   if (file.startsWith('magnet:')) {
     try {
@@ -469,14 +483,41 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   reportNat(engine, r);
+  const select = opts.selectFiles;
+  /** --select-files: every other file is skipped. Throws CliExit when a number is past the last file. */
+  const applySelection = (meta: Metainfo): void => {
+    if (!select) return;
+    const n = meta.info.files.length;
+    const bad = select.filter((i) => i >= n);
+    if (bad.length > 0) throw new CliExit(EXIT.USAGE, `--select-files: the torrent has ${n} file(s); no file ${bad.map((i) => i + 1).join(', ')}`);
+    const want = new Set(select);
+    t.setFilePriorities(meta.info.files.map((_, i) => (want.has(i) ? 4 : 0)));
+    const size = select.reduce((sum, i) => sum + meta.info.files[i]!.length, 0);
+    r.line(`selected ${select.length} of ${n} files (${fmtBytes(size)}): ${select.map((i) => meta.info.files[i]!.path.join('/')).join(', ')}`);
+  };
   const describe = (meta: Metainfo): void =>
     r.line(`downloading ${meta.info.name} (${fmtBytes(meta.info.totalLength)}, ${meta.info.pieceCount} pieces) to ${opts.output}, listening on port ${engine.listenPort}`);
-  if (t.hasMetadata) describe(t.meta);
+  let selectionError: CliExit | undefined;
+  if (t.hasMetadata) {
+    describe(t.meta);
+    try {
+      applySelection(t.meta);
+    } catch (e) {
+      await engine.dispose();
+      throw e;
+    }
+  }
   else {
     r.line(`fetching metadata for ${t.infoHashHex} from peers, listening on port ${engine.listenPort}`);
     t.once('metadata', (meta) => {
       r.json({ event: 'metadata', infoHash: meta.infoHashHex, name: meta.info.name, size: meta.info.totalLength, pieces: meta.info.pieceCount });
       describe(meta);
+      try {
+        applySelection(meta);
+      } catch (e) {
+        selectionError = e as CliExit;
+        void t.stop();
+      }
     });
   }
   r.begin();
@@ -505,7 +546,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   } catch (e) {
     r.end();
     await engine.dispose();
-    throw e;
+    throw selectionError ?? e;
   }
 }
 
@@ -653,9 +694,14 @@ function program(): Command {
   withNet(
     p
       .command('download')
-      .description('download a torrent; exits 0 once every file is complete and verified')
+      .description('download a torrent; exits 0 once every (selected) file is complete and verified')
       .argument('<torrent-or-magnet>')
       .option('-o, --output <dir>', 'download directory', '.')
+      .addOption(
+        new Option('--select-files <list>', 'download only these files, numbered from 1 as `info` lists them: 1,3-5 (the others are skipped)').argParser(
+          parseFileList,
+        ),
+      )
       .option('--seed', 'keep seeding after the download completes'),
   ).action(async (file: string, o) => {
     process.exitCode = await runDownload(file, o);

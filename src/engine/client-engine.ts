@@ -116,6 +116,8 @@ export interface AddTorrentOptions {
   /** This torrent's own limits, bytes per second of piece data (the engine's apply as well; 0 = none). */
   maxDownloadRate?: number;
   maxUploadRate?: number;
+  /** Priority per file (0 = skip, 1..7, 4 = normal); see TorrentManager.setFilePriority. */
+  filePriorities?: readonly number[];
 }
 
 export interface EngineEvents {
@@ -609,7 +611,12 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
         );
       },
     };
-    const t = new TorrentManager(host, src, opts.downloadDir, { trackers, maxDownloadRate: opts.maxDownloadRate, maxUploadRate: opts.maxUploadRate });
+    const t = new TorrentManager(host, src, opts.downloadDir, {
+      trackers,
+      maxDownloadRate: opts.maxDownloadRate,
+      maxUploadRate: opts.maxUploadRate,
+      filePriorities: opts.filePriorities,
+    });
     this.torrents.set(src.infoHashHex, t);
     this.skeys.add(src.infoHash);
     for (const p of peers) t.addPeer(p);

@@ -34,7 +34,8 @@ export function describeTorrent(meta: Metainfo): string[] {
   for (const w of meta.urlList) lines.push(`web seed: ${w}`);
   for (const d of meta.nodes) lines.push(`dht node: ${d.host}:${d.port}`);
   lines.push('files:');
-  for (const f of i.files) lines.push(`  ${f.path.join('/')} (${f.length})`);
+  // Numbered from 1, as `download --select-files` takes them.
+  i.files.forEach((f, k) => lines.push(`  ${k + 1}. ${f.path.join('/')} (${f.length})`));
   lines.push(`magnet: ${formatMagnet(meta)}`);
   return lines;
 }

@@ -129,10 +129,10 @@ export class FsStorage implements PieceStorage {
     });
   }
 
-  ensureFiles(): Promise<void> {
+  ensureFiles(wanted?: (fileIndex: number) => boolean): Promise<void> {
     return this.track('write', async () => {
       for (let i = 0; i < this.info.files.length; i++) {
-        if (this.handles.has(i) || this.info.files[i]!.pad) continue;
+        if (this.handles.has(i) || this.info.files[i]!.pad || (wanted && !wanted(i))) continue;
         const p = this.paths[i]!;
         try {
           await this.prepareDirs(i, 'write');

@@ -75,10 +75,10 @@ export class MemoryStorage implements PieceStorage {
     return true;
   }
 
-  async ensureFiles(): Promise<void> {
+  async ensureFiles(wanted?: (fileIndex: number) => boolean): Promise<void> {
     this.assertOpen('write');
     for (let i = 0; i < this.files.length; i++) {
-      if (!this.files[i]) this.files[i] = { data: new Uint8Array(this.info.files[i]!.length), size: this.info.files[i]!.length };
+      if (!this.files[i] && (!wanted || wanted(i))) this.files[i] = { data: new Uint8Array(this.info.files[i]!.length), size: this.info.files[i]!.length };
     }
   }
 

@@ -12,9 +12,10 @@ export interface PieceStorage {
   hasData(piece: number): Promise<boolean>;
   /**
    * Create every file that does not exist yet (zero-length files included), at its full length, with its
-   * directories. Existing files are left as they are (never truncated).
+   * directories. Existing files are left as they are (never truncated). With `wanted`, only the files it
+   * accepts (a selective download leaves skipped files alone).
    */
-  ensureFiles(): Promise<void>;
+  ensureFiles(wanted?: (fileIndex: number) => boolean): Promise<void>;
   /**
    * Wait for operations in progress, then close all open file handles. Idempotent. Every operation started
    * after close() rejects with BtError ERR_CLOSED.

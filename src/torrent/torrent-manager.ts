@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
 import type { MagnetLink, Metainfo } from '../metainfo/types.js';
 import { pieceHash, pieceSize } from '../metainfo/types.js';
-import { MetadataAssembler, metainfoFromInfoBytes } from '../metainfo/index.js';
+import { MetadataAssembler, filePieceRange, metainfoFromInfoBytes } from '../metainfo/index.js';
 import type { PeerHandler } from '../peer/peer-connection.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { BlockRequest, PickerPeer } from '../picker/index.js';
@@ -70,6 +70,7 @@ export interface PeerInfo {
 
 export interface TorrentStats {
   state: TorrentState;
+  /** Share of the wanted bytes verified (all bytes unless files are skipped), 0..1. */
   progress: number;
   piecesHave: number;
   pieceCount: number;
@@ -158,7 +159,27 @@ export interface TorrentOptions {
   maxDownloadRate?: number;
   /** This torrent's own upload limit, bytes per second of piece data (0 or absent: none; the engine's applies too). */
   maxUploadRate?: number;
+  /**
+   * Priority of each file (index as in the torrent): 0 = skip, 1 (low) .. 7 (top), 4 = normal. Missing entries
+   * are 4. Only wanted files are downloaded (plus the bytes of skipped files that share a piece with a wanted one).
+   */
+  filePriorities?: readonly number[];
 }
+
+/** A file of the torrent with its download priority. */
+export interface FileStatus {
+  index: number;
+  /** Path components under the torrent's directory. */
+  path: readonly string[];
+  length: number;
+  /** 0 = skip, 1 (low) .. 7 (top); 4 = normal. */
+  priority: number;
+  /** Bytes of this file in verified pieces. */
+  have: number;
+}
+
+const PRIORITY_NORMAL = 4;
+const PRIORITY_MAX = 7;
 
 /** Rate limits: bytes per second of piece data, 0 = unlimited. */
 export interface RateLimits {
@@ -258,6 +279,10 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly upBudget: Budget;
   /** Woken when a rate limit lets requests or uploads go again. */
   private rateTimer: Timer | undefined;
+  /** Per-file priorities as set (index = file); undefined entries are normal. Applied to the picker's pieces. */
+  private readonly filePrio: number[] = [];
+  /** Some file is not at normal priority: piece priorities follow the files. */
+  private filePrioSet = false;
 
   constructor(host: TorrentHost, source: Metainfo | MagnetLink, downloadDir: string, opts: TorrentOptions = {}) {
     super();
@@ -269,6 +294,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.downBudget = new Budget(host.rateLimits ? [this.downLimit, host.rateLimits.download] : [this.downLimit]);
     this.upBudget = new Budget(host.rateLimits ? [this.upLimit, host.rateLimits.upload] : [this.upLimit]);
     this.setRateLimits({ download: opts.maxDownloadRate ?? 0, upload: opts.maxUploadRate ?? 0 });
+    if (opts.filePriorities) opts.filePriorities.forEach((p, i) => this.setFilePriorityValue(i, p));
     this.downloadDir = downloadDir;
     this.log = host.logger.forComponent(`torrent ${source.infoHashHex.slice(0, 8)}`);
     this.choker = new Choker({ uploadSlots: host.settings.uploadSlots, random: host.random });
@@ -409,10 +435,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         have,
         random: this.host.random,
       });
+      this.applyFilePriorities();
       this.emit('checked', have.count, this.meta.info.pieceCount);
       this.ticker = this.host.clock.setInterval(() => this.tick(), 1000);
-      if (have.complete) {
-        await this.storage.ensureFiles();
+      if (this.picker.finished) {
+        await this.storage.ensureFiles(have.complete ? undefined : this.wantedFile);
         this.setState('seeding');
       } else {
         this.setState('downloading');
@@ -1075,11 +1102,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     for (let i = 0; i < n; i++) if (fresh.get(i)) p.have.set(i);
     st.isSeed = p.isSeed = fresh.complete;
     picker.addPeerBitfield(p.have);
-    let interesting = 0;
-    const ours = picker.have;
-    for (let i = 0; i < n; i++) if (p.have.get(i) && !ours.get(i)) interesting++;
-    st.interestingCount = interesting;
-    if (st.isSeed && ours.complete) return p.close('both are seeds');
+    st.interestingCount = this.countInteresting(p.have);
+    if (st.isSeed && picker.complete) return p.close('both are seeds');
     this.updateInterest(st);
   }
 
@@ -1093,14 +1117,14 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (p.have.get(index)) return;
     p.have.set(index);
     this.picker!.addPeerHave(index);
-    if (!this.picker!.have.get(index)) st.interestingCount++;
+    if (!this.picker!.have.get(index) && this.picker!.piecePriority(index) > 0) st.interestingCount++;
     st.isSeed = p.isSeed = p.have.complete;
     if (st.isSeed && this.picker!.complete) return p.close('both are seeds');
     this.updateInterest(st);
   }
 
   private updateInterest(st: PeerState): void {
-    const want = st.interestingCount > 0 && !this.picker!.complete;
+    const want = st.interestingCount > 0 && !this.picker!.finished;
     const p = st.peer;
     if (want && !p.amInterested) {
       p.amInterested = true;
@@ -1119,6 +1143,91 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   }
 
   /** Keep the peer's request pipeline full; its depth follows the peer's rate. */
+  /** The torrent's files with their priorities and verified bytes (empty until a magnet's metadata arrives). */
+  get files(): FileStatus[] {
+    if (!this.metaValue) return [];
+    const info = this.metaValue.info;
+    const have = this.picker?.have;
+    return info.files.map((f, index) => {
+      let got = 0;
+      if (have && f.length > 0) {
+        const { first, last } = filePieceRange(info, index);
+        for (let p = first; p <= last; p++) {
+          if (!have.get(p)) continue;
+          const start = Math.max(f.offset, p * info.pieceLength);
+          const end = Math.min(f.offset + f.length, p * info.pieceLength + pieceSize(info, p));
+          got += end - start;
+        }
+      }
+      return { index, path: f.path, length: f.length, priority: this.filePrio[index] ?? PRIORITY_NORMAL, have: got };
+    });
+  }
+
+  /**
+   * Set one file's priority (0 = skip, 1..7; 4 = normal). Takes effect at once: skipped files' pieces are no
+   * longer requested (unless a wanted file shares them), and a torrent whose wanted files are all complete is
+   * 'seeding' until a file is wanted again.
+   */
+  setFilePriority(fileIndex: number, priority: number): void {
+    this.setFilePriorityValue(fileIndex, priority);
+    this.applyFilePriorities();
+  }
+
+  /** Set several files' priorities at once (index = file; undefined entries are left as they are). */
+  setFilePriorities(priorities: readonly (number | undefined)[]): void {
+    priorities.forEach((p, i) => {
+      if (p !== undefined) this.setFilePriorityValue(i, p);
+    });
+    this.applyFilePriorities();
+  }
+
+  private setFilePriorityValue(fileIndex: number, priority: number): void {
+    const n = this.metaValue?.info.files.length;
+    if (!Number.isInteger(fileIndex) || fileIndex < 0 || (n !== undefined && fileIndex >= n)) {
+      throw new BtError('ERR_SETTINGS', `file ${fileIndex} is not in the torrent${n !== undefined ? ` (${n} files)` : ''}`, { field: 'filePriorities' });
+    }
+    if (!Number.isInteger(priority) || priority < 0 || priority > PRIORITY_MAX) {
+      throw new BtError('ERR_SETTINGS', `file priority must be 0 (skip) to ${PRIORITY_MAX}, not ${priority}`, { field: 'filePriorities' });
+    }
+    this.filePrio[fileIndex] = priority;
+    if (priority !== PRIORITY_NORMAL) this.filePrioSet = true;
+  }
+
+  /** Piece priorities from the files' (a piece takes the highest of the files it touches), then interest and state. */
+  private applyFilePriorities(): void {
+    const picker = this.picker;
+    if (!picker || !this.metaValue || !this.filePrioSet) return;
+    const info = this.metaValue.info;
+    const prio = new Uint8Array(info.pieceCount);
+    info.files.forEach((f, i) => {
+      if (f.length === 0 || f.pad) return;
+      const { first, last } = filePieceRange(info, i);
+      const fp = this.filePrio[i] ?? PRIORITY_NORMAL;
+      for (let p = first; p <= last; p++) if (fp > prio[p]!) prio[p] = fp;
+    });
+    for (let p = 0; p < info.pieceCount; p++) picker.setPiecePriority(p, prio[p]!);
+    for (const st of this.peers.values()) {
+      st.interestingCount = this.countInteresting(st.peer.have);
+      this.updateInterest(st);
+    }
+    if (this.currentState === 'seeding' && !picker.finished) {
+      this.setState('downloading');
+      this.host.wantPeers(this);
+    } else if (this.currentState === 'downloading' && picker.finished) {
+      void this.onComplete();
+    }
+    this.fillAllRequests();
+  }
+
+  /** Pieces the peer has that we lack and want. */
+  private countInteresting(peerHave: Bitfield): number {
+    const picker = this.picker!;
+    const ours = picker.have;
+    let n = 0;
+    for (let i = 0; i < peerHave.length; i++) if (peerHave.get(i) && !ours.get(i) && picker.piecePriority(i) > 0) n++;
+    return n;
+  }
+
   /** This torrent's own rate limits (bytes per second of piece data; 0 = none). The engine's limits apply as well. */
   get rateLimits(): RateLimits {
     return { download: this.downLimit.rate, upload: this.upLimit.rate };
@@ -1155,7 +1264,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private fillRequests(st: PeerState): void {
     const picker = this.picker;
     const p = st.peer;
-    if (!picker || picker.complete || this.currentState !== 'downloading' || p.isClosed) return;
+    if (!picker || picker.finished || this.currentState !== 'downloading' || p.isClosed) return;
     if (!p.amInterested) return;
     if (p.peerChoking && p.allowedFast.size === 0) return;
     if (this.verifyingBytes > this.verifyBudget) return;
@@ -1275,30 +1384,34 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     const picker = this.picker!;
     for (const st of this.peers.values()) {
       const p = st.peer;
-      if (p.have.get(index)) {
-        st.interestingCount--;
-      }
+      if (p.have.get(index) && picker.piecePriority(index) > 0) st.interestingCount--;
       p.send({ type: 'have', index });
       if (st.interestingCount <= 0) this.updateInterest(st);
     }
-    if (picker.complete) void this.onComplete();
+    if (picker.finished) void this.onComplete();
   }
 
+  /** A file the download wants (its priority is not 0). */
+  private readonly wantedFile = (i: number): boolean => (this.filePrio[i] ?? PRIORITY_NORMAL) > 0;
+
+  /** Every wanted piece is verified (every piece, unless files are skipped): seed what we have. */
   private async onComplete(): Promise<void> {
+    const all = this.picker?.complete ?? false;
     try {
-      await this.storage?.ensureFiles();
+      await this.storage?.ensureFiles(all ? undefined : this.wantedFile);
     } catch (e) {
       return this.fail(e);
     }
-    if (this.currentState !== 'downloading') return;
+    if (this.currentState !== 'downloading' || !this.picker?.finished) return;
     this.setState('seeding');
     // Every verified piece has been written (verifyPiece awaits the write): a crash from here on re-checks
     // nothing but files modified within seconds of this save.
     void this.saveResumeData(this.picker?.have.clone());
-    this.trackerManager?.complete();
+    // Trackers hear 'completed' only for the whole torrent (a selective download is not a seed).
+    if (all) this.trackerManager?.complete();
     this.emit('complete');
     for (const st of [...this.peers.values()]) {
-      if (st.isSeed) st.peer.close('both are seeds');
+      if (st.isSeed && all) st.peer.close('both are seeds');
       else this.updateInterest(st);
     }
   }
@@ -1480,12 +1593,26 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       if (have.get(info.pieceCount - 1)) haveBytes -= info.pieceLength - pieceSize(info, info.pieceCount - 1);
     }
     const left = info.totalLength - haveBytes;
+    // Progress and ETA count what is wanted: with skipped files, the bytes of the pieces still wanted.
+    let wantedTotal = info.totalLength;
+    let wantedLeft = left;
+    const picker = this.picker;
+    if (picker && this.filePrioSet) {
+      wantedTotal = 0;
+      wantedLeft = 0;
+      for (let i = 0; i < info.pieceCount; i++) {
+        if (picker.piecePriority(i) === 0 && !picker.have.get(i)) continue;
+        const size = pieceSize(info, i);
+        wantedTotal += size;
+        if (!picker.have.get(i)) wantedLeft += size;
+      }
+    }
     const downloadRate = this.downMeter.rate(now);
     let seeds = 0;
     for (const st of this.peers.values()) if (st.isSeed) seeds++;
     return {
       state: this.currentState,
-      progress: info.totalLength === 0 ? 1 : haveBytes / info.totalLength,
+      progress: wantedTotal === 0 ? 1 : (wantedTotal - wantedLeft) / wantedTotal,
       piecesHave,
       pieceCount: info.pieceCount,
       downloaded: this.downloadedBytes,
@@ -1494,7 +1621,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       uploadRate: this.upMeter.rate(now),
       peers: this.peers.size,
       seeds,
-      eta: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : undefined,
+      eta: wantedLeft === 0 ? 0 : downloadRate > 0 ? wantedLeft / downloadRate : undefined,
       left,
     };
   }
@@ -1519,9 +1646,12 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }));
   }
 
-  /** Resolves when every piece is verified (immediately if already complete); rejects on error. */
+  /**
+   * Resolves when every wanted piece is verified (every piece unless files are skipped; immediately if that is
+   * already so); rejects on error.
+   */
   waitForCompletion(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.picker?.complete && this.currentState === 'seeding') return Promise.resolve();
+    if (this.picker?.finished && this.currentState === 'seeding') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const cleanup = (): void => {
         this.off('complete', onComplete);
@@ -1533,7 +1663,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         resolve();
       };
       const onState = (s: TorrentState): void => {
-        if (s === 'seeding' && this.picker?.complete) onComplete();
+        if (s === 'seeding' && this.picker?.finished) onComplete();
         else if (s === 'error') {
           cleanup();
           reject(this.errorValue);

@@ -38,7 +38,7 @@ test('describeTorrent lines', () => {
   assert.ok(lines.includes('comment: note'));
   assert.ok(lines.includes('created: 1970-01-01T00:00:00.000Z'));
   assert.ok(lines.includes('tracker tier 0: http://t/'));
-  assert.ok(lines.includes('  r/b (20)'));
+  assert.ok(lines.includes('  4. r/b (20)'), 'files numbered from 1');
   assert.match(lines[lines.length - 1]!, /^magnet: magnet:\?xt=urn:btih:/);
   assert.equal(formatBytes(1536), '1.50 KiB');
   assert.equal(formatBytes(3 * 1024 ** 3), '3.00 GiB');
