@@ -31,6 +31,7 @@ import { TrackerManager } from '../tracker/tracker-manager.js';
 import {
   FrameDecoder,
   PexFlags,
+  METADATA_PIECE_SIZE,
   PexTracker,
   decodeExtendedHandshake,
   decodeUtMetadata,
@@ -199,6 +200,8 @@ interface Candidate {
 
 interface PeerState extends PickerPeer {
   peer: PeerConnection;
+  /** ut_metadata pieces served to this peer (created on its first request). */
+  metadataServed?: TokenBucket;
   /** Pieces the peer has that we lack. */
   interestingCount: number;
   uploadQueue: BlockRequest[];
@@ -924,6 +927,18 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     // An extension we did not advertise: ignore it (BEP 10).
   }
 
+  /**
+   * Metadata requests are answered with 16 KiB each: a peer may fetch the info dictionary about twice at once, then
+   * one piece per second; beyond that it gets rejects (an amplification bound, like libtorrent's request limit).
+   */
+  private mayServeMetadata(st: PeerState, size: number): boolean {
+    const now = this.host.clock.now();
+    st.metadataServed ??= new TokenBucket(METADATA_PIECE_SIZE, 2 * size + METADATA_PIECE_SIZE);
+    if (!st.metadataServed.canSpend(now)) return false;
+    st.metadataServed.spend(METADATA_PIECE_SIZE, now);
+    return true;
+  }
+
   private sendExtended(st: PeerState, name: string, payload: Uint8Array): void {
     const id = st.peer.extensions[name] ?? 0;
     if (id > 0) st.peer.send({ type: 'extended', id, payload });
@@ -940,8 +955,13 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       return p.close(`bad ut_metadata message: ${(e as Error).message}`);
     }
     switch (msg.type) {
-      case 'request':
-        return this.sendExtended(st, 'ut_metadata', serveMetadata(this.metaValue?.infoBytes, msg.piece));
+      case 'request': {
+        const info = this.metaValue?.infoBytes;
+        if (info && !this.mayServeMetadata(st, info.length)) {
+          return this.sendExtended(st, 'ut_metadata', encodeUtMetadata({ type: 'reject', piece: msg.piece }));
+        }
+        return this.sendExtended(st, 'ut_metadata', serveMetadata(info, msg.piece));
+      }
       case 'reject':
         if (!this.assembler) return;
         this.assembler.onReject(st, msg.piece);

@@ -16,7 +16,7 @@ import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import type { Metainfo } from '../../../src/metainfo/types.js';
 import { MemoryStorage } from '../../../src/storage/index.js';
 import type { PieceStorage } from '../../../src/storage/types.js';
-import { decodeUtMetadata, encodeHandshake, encodeUtMetadata, makeReserved } from '../../../src/wire/index.js';
+import { decodeExtendedHandshake, decodeUtMetadata, encodeHandshake, encodeUtMetadata, makeReserved } from '../../../src/wire/index.js';
 
 function makeTorrent(size: number, pieceLength: number): { meta: Metainfo; data: Uint8Array } {
   const data = new Uint8Array(randomBytes(size));
@@ -195,5 +195,47 @@ test('hostile ut_pex: bad lengths close the peer; thousands of peers are capped,
     assert.equal(t.state, 'seeding');
   } finally {
     await engine.dispose();
+  }
+});
+
+test('a flood of ut_metadata requests gets a bounded number of answers, then rejects', { timeout: 30_000 }, async () => {
+  const { meta, data } = makeTorrent(256 * 1024, 32 * 1024);
+  const store = new MemoryStorage(meta.info, { content: data });
+  const engine = new ClientEngine(
+    { listenEndpoints: ['127.0.0.1:0'], ...noLsd, dhtEnabled: false, portForwarding: false, encryption: ['plaintext'] },
+    { createStorage: (): PieceStorage => store },
+  );
+  let served = 0;
+  let rejected = 0;
+  let sent = false;
+  const peer = rawPeer(meta.infoHash, { m: { ut_metadata: 3 } }, (id, payload, send) => {
+    if (id === 0 && !sent) {
+      // The engine's extended handshake: ask for metadata piece 0, 300 times.
+      sent = true;
+      const ours = decodeExtendedHandshake(payload).m;
+      const req = ext(ours['ut_metadata']!, encodeUtMetadata({ type: 'request', piece: 0 }));
+      const all = new Uint8Array(req.length * 300);
+      for (let i = 0; i < 300; i++) all.set(req, i * req.length);
+      send(all);
+    } else if (id === 3) {
+      const m = decodeUtMetadata(payload, { maxMetadataSize: 1 << 20 });
+      if (m.type === 'data') served++;
+      else if (m.type === 'reject') rejected++;
+    }
+  });
+  try {
+    const t = await engine.addTorrent(meta, { downloadDir: '/unused' });
+    await t.start();
+    t.addPeer(`127.0.0.1:${await peer.listen()}`);
+    const t0 = Date.now();
+    while (served + rejected < 300 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(served + rejected, 300, `every request answered (${served} data, ${rejected} rejects)`);
+    // The info dictionary fits one piece: about two answers at once, then one per second.
+    const secs = (Date.now() - t0) / 1000;
+    assert.ok(served >= 1 && served <= 3 + Math.ceil(secs), `served ${served} in ${secs.toFixed(2)} s`);
+    assert.equal(t.state, 'seeding');
+  } finally {
+    await engine.dispose();
+    await peer.close();
   }
 });
