@@ -113,6 +113,7 @@ function engineSettings(opts: Omit<RunOpts, 'progressInterval' | 'tracker' | 'pe
   else if (opts.transport === 'both') Object.assign(s, { enableTcp: true, enableUtp: true, preferredTransport: 'tcp' });
   if (opts.pex === false) s.pexEnabled = false;
   if (opts.resume === false) s.fastResume = false;
+  if (opts.webSeeds === false) s.webSeedsEnabled = false;
   if (opts.maxDownloadRate !== undefined) s.maxDownloadRate = opts.maxDownloadRate;
   if (opts.maxUploadRate !== undefined) s.maxUploadRate = opts.maxUploadRate;
   if (opts.lsd === false) s.lsdEnabled = false;
@@ -263,6 +264,7 @@ class Reporter {
         peers: s.peers,
         eta: s.eta === undefined ? null : Math.round(s.eta),
         trackers: this.t.trackers.map((tr) => trackerJson(tr, Date.now())),
+        ...(this.t.webSeeds.length > 0 ? { webSeeds: this.t.webSeeds } : {}),
         peerList: this.t.peerList().slice(0, 50).map((p) => ({
           address: p.address,
           client: p.client ?? null,
@@ -456,6 +458,7 @@ interface RunOpts {
   verbose?: boolean;
   pex?: boolean;
   resume?: boolean;
+  webSeeds?: boolean;
   maxDownloadRate?: number;
   maxUploadRate?: number;
   lsd?: boolean;
@@ -578,11 +581,12 @@ async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<
 
 async function runCreate(
   path: string,
-  opts: { output?: string; tracker: string[]; pieceLength?: number; private?: boolean; comment?: string },
+  opts: { output?: string; tracker: string[]; webSeed: string[]; pieceLength?: number; private?: boolean; comment?: string },
 ): Promise<number> {
   const { torrent, meta } = await createTorrentFromPath(path, {
     pieceLength: opts.pieceLength,
     trackers: opts.tracker.map((t) => [t]),
+    urlList: opts.webSeed,
     private: opts.private,
     comment: opts.comment,
     createdBy: 'torrentkit/0.1.0',
@@ -658,6 +662,7 @@ function program(): Command {
       )
       .addOption(new Option('--max-download-rate <rate>', 'download limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
       .addOption(new Option('--max-upload-rate <rate>', 'upload limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
+      .option('--no-web-seeds', "do not download from the torrent's web seeds (BEP 19 url-list, a magnet's ws)")
       .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
       .option('--no-pex', 'no peer exchange (BEP 11)')
       .option('--no-lsd', 'no local peer discovery (BEP 14)')
@@ -676,6 +681,7 @@ function program(): Command {
     .argument('<path>')
     .option('-o, --output <file>', 'output .torrent (default: <name>.torrent)')
     .option('--tracker <url>', 'announce URL (repeatable; one tier each)', collect, [])
+    .option('--web-seed <url>', 'web seed (BEP 19 url-list) serving the same files over HTTP(S) (repeatable)', collect, [])
     .addOption(new Option('--piece-length <n>', 'piece length in bytes (default: automatic)').argParser(parsePositiveInt))
     .option('--private', 'set the private flag')
     .option('--comment <text>', 'comment')

@@ -45,6 +45,7 @@ import { DhtNode } from '../dht/index.js';
 import type { PeerAddress } from '../dht/index.js';
 import { TorrentManager } from '../torrent/torrent-manager.js';
 import { TokenBucket } from '../util/token-bucket.js';
+import { createNodeRangeFetcher, type NodeRangeFetcher, type RangeFetch } from '../webseed/http-range.js';
 import type { LsdSocket } from '../lsd/index.js';
 import { createNodePortForwarder, reportExternalAddress } from '../nat/index.js';
 import type { ExternalAddressReport, NatMethod, NodePortForwarderOptions, PortForwarder, PortForwarderStatus, PortMapping } from '../nat/index.js';
@@ -97,6 +98,8 @@ export interface Deps {
   createLsdSocket: (interfaceAddress: string, onError: (e: Error) => void) => Promise<LsdSocket>;
   /** Port forwarding on the home router (UPnP IGD, NAT-PMP, PCP); createNodePortForwarder by default. */
   createPortForwarder: (opts: NodePortForwarderOptions) => PortForwarder;
+  /** HTTP(S) range GET for web seeds (BEP 19); node:http(s) with keep-alive by default. */
+  fetchRange: RangeFetch | undefined;
 }
 
 /** A UdpMux the engine can bind and close. */
@@ -177,6 +180,15 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
 
   /** Storage comes from deps.createStorage (not the files under downloadDir): no resume data. */
   private readonly customStorage: boolean;
+  /** The default web seed fetcher (keep-alive agents), made on first use. */
+  private rangeFetcher: NodeRangeFetcher | undefined;
+
+  private rangeFetch(): RangeFetch {
+    if (this.deps.fetchRange) return this.deps.fetchRange;
+    this.rangeFetcher ??= createNodeRangeFetcher(this.deps.clock);
+    return this.rangeFetcher.fetch;
+  }
+
   /** Global rate limits, shared by every torrent's budget. */
   private readonly rateBuckets = { download: new TokenBucket(), upload: new TokenBucket() };
 
@@ -202,6 +214,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       localAddresses: deps.localAddresses ?? defaultLocalAddresses,
       createLsdSocket: deps.createLsdSocket ?? ((interfaceAddress, onError) => createNodeMulticastSocket({ interfaceAddress, onError })),
       createPortForwarder: deps.createPortForwarder ?? createNodePortForwarder,
+      fetchRange: deps.fetchRange,
     };
     this.trackerKey = random.int(0x7fffffff);
     const s = this.settings;
@@ -589,6 +602,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       listenPort: () => this.port,
       createStorage: this.deps.createStorage,
       rateLimits: this.rateBuckets,
+      fetchRange: (url, start, length, o) => this.rangeFetch()(url, start, length, o),
       // Resume data describes the files under downloadDir: only for the default file storage.
       resumePath: (t) => (this.settings.fastResume && !this.customStorage ? resumeDataPath(t.downloadDir, t.infoHashHex) : undefined),
       wantPeers: () => this.pump(),
@@ -721,6 +735,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await this.udpSocket?.close();
     this.udpSocket = undefined;
     await this.hasherInstance?.destroy();
+    this.rangeFetcher?.close();
+    this.rangeFetcher = undefined;
     await this.rc4Lease.release();
     await unmapped;
   }

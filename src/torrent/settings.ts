@@ -105,6 +105,8 @@ export interface EngineSettings {
    * (everything when the data is missing, unreadable or from another torrent). Only with the default file storage.
    */
   fastResume: boolean;
+  /** BEP 19 web seeds: download from the torrent's url-list (and a magnet's ws) HTTP(S) servers too. */
+  webSeedsEnabled: boolean;
   /**
    * Port forwarding (issue 8): map the TCP listen ports and the shared UDP port on the home router, renew
    * them, remove them on dispose. No gateway on the network is one quiet status, never an error.
@@ -165,6 +167,7 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   dhtBootstrap: Object.freeze(['router.bittorrent.com:6881', 'dht.transmissionbt.com:6881', 'router.utorrent.com:6881', 'dht.libtorrent.org:25401']) as readonly string[],
   maxMetadataSize: 8 * 1024 * 1024,
   fastResume: true,
+  webSeedsEnabled: true,
   portForwarding: true,
   natMethods: Object.freeze(['upnp', 'natpmp', 'pcp']) as readonly NatMethod[],
   natLeaseSeconds: 3600,
@@ -224,6 +227,7 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
   if (typeof s.dhtEnabled !== 'boolean') bad('dhtEnabled', 'must be a boolean');
   if (typeof s.dhtStateFile !== 'string') bad('dhtStateFile', 'must be a path or empty');
   if (typeof s.fastResume !== 'boolean') bad('fastResume', 'must be a boolean');
+  if (typeof s.webSeedsEnabled !== 'boolean') bad('webSeedsEnabled', 'must be a boolean');
   for (const k of ['maxDownloadRate', 'maxUploadRate'] as const) {
     if (!(Number.isInteger(s[k]) && s[k] >= 0)) bad(k, 'must be a whole number of bytes per second, 0 for no limit');
   }

@@ -22,6 +22,8 @@ import { Bitfield } from '../util/bitfield.js';
 import { equalBytes, formatHostPort, parseHostPort } from '../util/bytes.js';
 import { RateMeter } from '../util/rate.js';
 import { Budget, TokenBucket } from '../util/token-bucket.js';
+import type { RangeFetch } from '../webseed/http-range.js';
+import { planRanges, usableWebSeed } from '../webseed/plan.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { Handshake, Message } from '../wire/index.js';
 import type { Tracker, TrackerPeer } from '../tracker/types.js';
@@ -126,6 +128,8 @@ export interface TorrentHost {
   isSelf(host: string, port: number): boolean;
   /** A tracker told us our address as it sees it. */
   externalAddress?(address: string, from: string): void;
+  /** HTTP range GET for web seeds (BEP 19); none: web seeds are not used. */
+  readonly fetchRange?: RangeFetch;
   /** Metadata fetched for a magnet link: cache it so a restart doesn't fetch it again. */
   saveMetadata?(torrent: TorrentManager, meta: Metainfo): void;
   /** The engine's global rate limits (shared by every torrent). */
@@ -178,6 +182,38 @@ export interface FileStatus {
   /** Bytes of this file in verified pieces. */
   have: number;
 }
+
+/** A web seed (BEP 19) as the API shows it. */
+export interface WebSeedStatus {
+  url: string;
+  /** active: fetching or ready; waiting: backing off after a failure (retry at `retryAt`); disabled: given up. */
+  state: 'active' | 'waiting' | 'disabled';
+  /** Piece bytes received from it. */
+  downloaded: number;
+  /** The last failure, if any. */
+  error?: string;
+  retryAt?: number;
+}
+
+interface WebSeed {
+  url: string;
+  peer: PickerPeer;
+  inFlight: number;
+  failures: number;
+  hashFailures: number;
+  retryAt: number;
+  downloaded: number;
+  error: string | undefined;
+  disabled: boolean;
+}
+
+/** Blocks (16 KiB) per web seed HTTP request, and requests in flight per web seed. */
+const WEB_SEED_BLOCKS = 64;
+const WEB_SEED_REQUESTS = 2;
+const WEB_SEED_TIMEOUT_MS = 60_000;
+/** Back-off after a failed request: 5 s doubling to 10 min. */
+const WEB_SEED_RETRY_MS = 5_000;
+const WEB_SEED_RETRY_MAX_MS = 600_000;
 
 const PRIORITY_NORMAL = 4;
 const PRIORITY_MAX = 7;
@@ -239,6 +275,9 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   readonly infoHash: Uint8Array;
   readonly infoHashHex: string;
   readonly downloadDir: string;
+  /** Web seeds (BEP 19) while downloading; the magnet's `ws` ones are kept in magnetWebSeeds. */
+  private webSeedList: WebSeed[] = [];
+  private readonly magnetWebSeeds: readonly string[];
   private currentState: TorrentState = 'stopped';
   private errorValue: BtError | undefined;
   private storage: PieceStorage | undefined;
@@ -294,6 +333,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.magnet = isMeta(source) ? undefined : source;
     this.infoHash = source.infoHash;
     this.infoHashHex = source.infoHashHex;
+    this.magnetWebSeeds = 'webSeeds' in source ? source.webSeeds : [];
     this.downBudget = new Budget(host.rateLimits ? [this.downLimit, host.rateLimits.download] : [this.downLimit]);
     this.upBudget = new Budget(host.rateLimits ? [this.upLimit, host.rateLimits.upload] : [this.upLimit]);
     this.setRateLimits({ download: opts.maxDownloadRate ?? 0, upload: opts.maxUploadRate ?? 0 });
@@ -439,6 +479,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         random: this.host.random,
       });
       this.applyFilePriorities();
+      this.startWebSeeds();
       this.emit('checked', have.count, this.meta.info.pieceCount);
       this.ticker = this.host.clock.setInterval(() => this.tick(), 1000);
       if (this.picker.finished) {
@@ -497,6 +538,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.rateTimer?.cancel();
     this.rateTimer = undefined;
     this.stoppedStats = this.stats();
+    this.webSeedList = [];
     this.stopDht();
     const announced = this.trackerManager?.stop();
     this.closeAllPeers('stopped');
@@ -1159,10 +1201,10 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   // ------------------------------------------------------------------ downloading
 
   private fillAllRequests(): void {
+    this.fillWebSeeds();
     for (const st of this.peers.values()) this.fillRequests(st);
   }
 
-  /** Keep the peer's request pipeline full; its depth follows the peer's rate. */
   /** The torrent's files with their priorities and verified bytes (empty until a magnet's metadata arrives). */
   get files(): FileStatus[] {
     if (!this.metaValue) return [];
@@ -1281,6 +1323,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }, ms);
   }
 
+  /** Keep the peer's request pipeline full; its depth follows the peer's rate. */
   private fillRequests(st: PeerState): void {
     const picker = this.picker;
     const p = st.peer;
@@ -1335,19 +1378,158 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (res.accepted) {
       st.snubbed = false;
       if (p.slowStart > 0) p.slowStart = now - p.connectedAt < 10_000 ? p.slowStart + 1 : 0;
-      let part = this.partial.get(index);
-      if (!part) {
-        part = this.allocPiece(index);
-        this.partial.set(index, part);
-      }
-      if (begin + block.length > part.length) return p.close('block past the end of its piece');
-      part.set(block, begin);
-      if (res.pieceComplete) {
-        this.partial.delete(index);
-        void this.verifyPiece(index, part);
-      }
+      if (!this.storeBlock(index, begin, block, res.pieceComplete)) return p.close('block past the end of its piece');
     }
     this.fillRequests(st);
+  }
+
+  // ------------------------------------------------------------------ BEP 19 web seeds
+
+  /** The torrent's web seeds (url-list, and the magnet's ws) with their state; empty when not downloading. */
+  get webSeeds(): WebSeedStatus[] {
+    const now = this.host.clock.now();
+    return this.webSeedList.map((w) => ({
+      url: w.url,
+      state: w.disabled ? 'disabled' : w.retryAt > now ? 'waiting' : 'active',
+      downloaded: w.downloaded,
+      ...(w.error !== undefined ? { error: w.error } : {}),
+      ...(w.retryAt > now && !w.disabled ? { retryAt: w.retryAt } : {}),
+    }));
+  }
+
+  private startWebSeeds(): void {
+    const picker = this.picker;
+    if (!picker || !this.host.fetchRange || !this.host.settings.webSeedsEnabled || picker.complete) return;
+    const urls = [...new Set([...this.meta.urlList, ...this.magnetWebSeeds])].filter(usableWebSeed);
+    const all = new Bitfield(this.meta.info.pieceCount);
+    all.setAll();
+    this.webSeedList = urls.map((url) => ({
+      url,
+      peer: { id: `web:${url}`, have: all, isSeed: true, allowedFast: new Set<number>(), choking: false },
+      inFlight: 0,
+      failures: 0,
+      hashFailures: 0,
+      retryAt: 0,
+      downloaded: 0,
+      error: undefined,
+      disabled: false,
+    }));
+    for (const _ of this.webSeedList) picker.addPeerBitfield(all);
+    if (urls.length > 0) this.log.info(`web seeds: ${urls.join(', ')}`);
+  }
+
+  /** Give each ready web seed runs of blocks to fetch, within the download budget. */
+  private fillWebSeeds(): void {
+    const picker = this.picker;
+    if (!picker || picker.finished || this.currentState !== 'downloading' || this.webSeedList.length === 0) return;
+    const now = this.host.clock.now();
+    const budget = this.downBudget;
+    for (const ws of this.webSeedList) {
+      while (!ws.disabled && ws.inFlight < WEB_SEED_REQUESTS && now >= ws.retryAt && this.verifyingBytes <= this.verifyBudget) {
+        let want = WEB_SEED_BLOCKS;
+        if (!budget.unlimited) {
+          if (!budget.canSpend(now)) return this.waitForBudget(budget);
+          want = Math.min(want, Math.max(1, Math.floor(budget.available(now) / 16384)));
+        }
+        const reqs = picker.pick(ws.peer, want, now);
+        if (reqs.length === 0) break;
+        if (!budget.unlimited) budget.spend(reqs.reduce((n, r) => n + r.length, 0), now);
+        this.fetchWebSeed(ws, reqs);
+      }
+    }
+  }
+
+  /** Fetch blocks from a web seed: contiguous runs of the torrent's bytes, each as HTTP range requests per file. */
+  private fetchWebSeed(ws: WebSeed, reqs: BlockRequest[]): void {
+    const picker = this.picker!;
+    const info = this.meta.info;
+    const fetch = this.host.fetchRange!;
+    const signal = this.abort?.signal;
+    const sorted = [...reqs].sort((a, b) => a.index - b.index || a.begin - b.begin);
+    const runs: { offset: number; length: number; reqs: BlockRequest[] }[] = [];
+    for (const r of sorted) {
+      const offset = r.index * info.pieceLength + r.begin;
+      const last = runs[runs.length - 1];
+      if (last && last.offset + last.length === offset) {
+        last.length += r.length;
+        last.reqs.push(r);
+      } else runs.push({ offset, length: r.length, reqs: [r] });
+    }
+    const delivered = new Set<BlockRequest>();
+    ws.inFlight++;
+    void (async () => {
+      try {
+        for (const run of runs) {
+          const buf = new Uint8Array(run.length);
+          let o = 0;
+          for (const part of planRanges(ws.url, info, run.offset, run.length)) {
+            if (part.url !== undefined) buf.set(await fetch(part.url, part.start, part.length, { timeoutMs: WEB_SEED_TIMEOUT_MS, signal }), o);
+            o += part.length;
+          }
+          if (this.picker !== picker || ws.disabled) return;
+          for (const r of run.reqs) {
+            const at = r.index * info.pieceLength + r.begin - run.offset;
+            this.onWebSeedBlock(ws, r, buf.subarray(at, at + r.length));
+            delivered.add(r);
+          }
+        }
+        ws.failures = 0;
+        ws.error = undefined;
+      } catch (e) {
+        if (this.picker !== picker) return;
+        for (const r of reqs) if (!delivered.has(r)) picker.onRequestFailed(ws.peer.id, r);
+        ws.failures++;
+        ws.retryAt = this.host.clock.now() + Math.min(WEB_SEED_RETRY_MAX_MS, WEB_SEED_RETRY_MS * 2 ** (ws.failures - 1));
+        const msg = (e as Error).message;
+        if (ws.error !== msg) this.emit('warning', `web seed ${ws.url}: ${msg}`);
+        ws.error = msg;
+      } finally {
+        ws.inFlight--;
+        if (this.picker === picker) this.fillWebSeeds();
+      }
+    })();
+  }
+
+  private onWebSeedBlock(ws: WebSeed, r: BlockRequest, block: Uint8Array): void {
+    const picker = this.picker!;
+    const now = this.host.clock.now();
+    this.downloadedBytes += block.length;
+    this.downMeter.add(block.length, now);
+    ws.downloaded += block.length;
+    const res = picker.onBlock(ws.peer.id, r.index, r.begin, block.length);
+    for (const c of res.cancels) {
+      this.peers.get(c.peerId)?.peer.send({ type: 'cancel', index: c.req.index, begin: c.req.begin, length: c.req.length });
+    }
+    if (res.accepted) this.storeBlock(r.index, r.begin, block, res.pieceComplete);
+  }
+
+  private disableWebSeed(ws: WebSeed, why: string): void {
+    if (ws.disabled) return;
+    ws.disabled = true;
+    ws.error = why;
+    this.emit('warning', `web seed ${ws.url} disabled: ${why}`);
+    const picker = this.picker;
+    if (picker) {
+      picker.removePeerBitfield(ws.peer.have);
+      picker.releasePeer(ws.peer.id);
+      this.fillAllRequests();
+    }
+  }
+
+  /** Copy an accepted block into its piece buffer; a complete piece goes to verification. False if it does not fit. */
+  private storeBlock(index: number, begin: number, block: Uint8Array, pieceComplete: boolean): boolean {
+    let part = this.partial.get(index);
+    if (!part) {
+      part = this.allocPiece(index);
+      this.partial.set(index, part);
+    }
+    if (begin + block.length > part.length) return false;
+    part.set(block, begin);
+    if (pieceComplete) {
+      this.partial.delete(index);
+      void this.verifyPiece(index, part);
+    }
+    return true;
   }
 
   private async verifyPiece(index: number, piece: Uint8Array): Promise<void> {
@@ -1441,6 +1623,12 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.log.warn(`piece ${index} failed its hash check (from ${blamed.join(', ') || 'unknown'})`);
     const weight = blamed.length === 1 ? 2 : 1;
     for (const addr of blamed) {
+      const ws = this.webSeedList.find((w) => w.peer.id === addr);
+      if (ws) {
+        ws.hashFailures += weight;
+        if (ws.hashFailures >= this.host.settings.hashFailuresToBan) this.disableWebSeed(ws, 'its data failed the hash check');
+        continue;
+      }
       const st = this.peers.get(addr);
       if (!st) continue;
       st.peer.hashFailures += weight;
@@ -1569,6 +1757,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         this.fillRequests(st);
       }
     }
+    this.fillWebSeeds();
     this.host.wantPeers(this);
   }
 

@@ -11,6 +11,8 @@ import type { TestContext } from 'node:test';
 export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 'torrentkit' | 'gnu-time' | 'opentracker' | 'bittorrent-tracker' | 'root'
   // the port-forwarding router (test/helpers/upnp-router.ts)
   | 'netns'
+  // a real HTTP server for web seeds (test/helpers/nginx.ts)
+  | 'nginx'
   | 'miniupnpd'
   | 'nftables'
   | 'stund'
@@ -112,6 +114,9 @@ export function whyMissing(tool: Tool): string | null {
       else if (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 }).status !== 0) reason = '`ip netns` does not work here';
       break;
     }
+    case 'nginx':
+      if (!which('nginx')) reason = 'nginx not installed: apt-get install nginx-light';
+      break;
     case 'miniupnpd':
       if (!which('miniupnpd')) reason = 'miniupnpd not installed: apt-get install miniupnpd miniupnpd-nftables';
       break;
