@@ -469,7 +469,7 @@ interface RunOpts {
   portForwarding?: boolean;
 }
 
-async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean; selectFiles?: number[] }): Promise<number> {
+async function runDownload(file: string, opts: RunOpts & { output: string; seed?: boolean; selectFiles?: number[]; sequential?: boolean }): Promise<number> {
   let source: string | Metainfo;
   if (file.startsWith('magnet:')) {
     try {
@@ -482,7 +482,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
     source = loadTorrent(file);
   }
   const engine = await startEngine(engineSettings(opts), opts.verbose);
-  const t = await engine.add(source, { downloadDir: opts.output, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
+  const t = await engine.add(source, { downloadDir: opts.output, peers: opts.peer, trackers: opts.tracker.map((u) => [u]), sequential: opts.sequential });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   reportNat(engine, r);
@@ -708,6 +708,7 @@ function program(): Command {
           parseFileList,
         ),
       )
+      .option('--sequential', 'download pieces in order (streaming) instead of rarest-first')
       .option('--seed', 'keep seeding after the download completes'),
   ).action(async (file: string, o) => {
     process.exitCode = await runDownload(file, o);

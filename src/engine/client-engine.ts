@@ -121,6 +121,8 @@ export interface AddTorrentOptions {
   maxUploadRate?: number;
   /** Priority per file (0 = skip, 1..7, 4 = normal); see TorrentManager.setFilePriority. */
   filePriorities?: readonly number[];
+  /** Pieces in order (streaming) instead of rarest-first; see TorrentManager.sequential. */
+  sequential?: boolean;
 }
 
 export interface EngineEvents {
@@ -630,6 +632,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       maxDownloadRate: opts.maxDownloadRate,
       maxUploadRate: opts.maxUploadRate,
       filePriorities: opts.filePriorities,
+      sequential: opts.sequential,
     });
     this.torrents.set(src.infoHashHex, t);
     this.skeys.add(src.infoHash);

@@ -131,6 +131,13 @@ export class PiecePicker {
   private readonly priority: Uint8Array;
   /** Pieces with priority > 0, as a bitfield (for isInteresting). */
   private readonly wantedBits: Bitfield;
+  /**
+   * Sequential mode (streaming): new pieces are started in index order, within the highest priority that has any,
+   * instead of rarest-first. Started pieces are still finished first, and endgame works as usual.
+   */
+  sequential = false;
+  /** Every piece below this index is verified (sequential mode's starting point, advanced lazily). */
+  private seqCursor = 0;
   /** Rarity index per priority level: not-started, wanted pieces we lack. */
   private readonly levels: (RarityIndex | undefined)[] = new Array<RarityIndex | undefined>(PRIORITY_MAX + 1).fill(undefined);
   /** Started pieces (some block requested or received), until verified or failed. */
@@ -453,8 +460,28 @@ export class PiecePicker {
     for (let prio = PRIORITY_MAX; prio > 0; prio--) {
       const lv = this.levels[prio];
       if (!lv || lv.size === 0) continue;
+      if (this.sequential) {
+        const next = this.nextInOrder(prio, peer, rec);
+        if (next >= 0) return next;
+        if (next === -1) continue; // this peer has none of this priority's pieces
+      }
       const found = randomMode ? this.randomIn(lv, peer, rec) : this.rarestIn(lv, peer, rec);
       if (found >= 0) return found;
+    }
+    return -1;
+  }
+
+  /**
+   * Sequential mode: the lowest-index not-started piece of priority `prio` that the peer has; -1 when there is
+   * none; -2 when the scan budget ran out first (then rarest-first decides, so a peer lacking the next pieces still
+   * gets work).
+   */
+  private nextInOrder(prio: number, peer: PickerPeer, rec: PeerRecord): number {
+    while (this.seqCursor < this.pieceCount && this.have.get(this.seqCursor)) this.seqCursor++;
+    let budget = 8192;
+    for (let i = this.seqCursor; i < this.pieceCount; i++) {
+      if (this.priority[i] === prio && !this.have.get(i) && !this.active.has(i) && peer.have.get(i) && !this.fullyRejected(rec, i)) return i;
+      if (--budget === 0) return -2;
     }
     return -1;
   }

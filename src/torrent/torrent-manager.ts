@@ -169,6 +169,8 @@ export interface TorrentOptions {
    * are 4. Only wanted files are downloaded (plus the bytes of skipped files that share a piece with a wanted one).
    */
   filePriorities?: readonly number[];
+  /** Download pieces in order (streaming) instead of rarest-first; see TorrentManager.sequential. */
+  sequential?: boolean;
 }
 
 /** A file of the torrent with its download priority. */
@@ -325,6 +327,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly filePrio: number[] = [];
   /** Some file is not at normal priority: piece priorities follow the files. */
   private filePrioSet = false;
+  private sequentialValue = false;
 
   constructor(host: TorrentHost, source: Metainfo | MagnetLink, downloadDir: string, opts: TorrentOptions = {}) {
     super();
@@ -338,6 +341,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.upBudget = new Budget(host.rateLimits ? [this.upLimit, host.rateLimits.upload] : [this.upLimit]);
     this.setRateLimits({ download: opts.maxDownloadRate ?? 0, upload: opts.maxUploadRate ?? 0 });
     if (opts.filePriorities) opts.filePriorities.forEach((p, i) => this.setFilePriorityValue(i, p));
+    this.sequentialValue = opts.sequential === true;
     this.downloadDir = downloadDir;
     this.log = host.logger.forComponent(`torrent ${source.infoHashHex.slice(0, 8)}`);
     this.choker = new Choker({ uploadSlots: host.settings.uploadSlots, random: host.random });
@@ -478,6 +482,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
         have,
         random: this.host.random,
       });
+      this.picker.sequential = this.sequentialValue;
       this.applyFilePriorities();
       this.startWebSeeds();
       this.emit('checked', have.count, this.meta.info.pieceCount);
@@ -1203,6 +1208,20 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private fillAllRequests(): void {
     this.fillWebSeeds();
     for (const st of this.peers.values()) this.fillRequests(st);
+  }
+
+  /**
+   * Sequential download (streaming, e.g. to play a video while it downloads): new pieces are requested in order,
+   * within the highest file priority, instead of rarest-first. It costs the swarm piece diversity; switch it off
+   * once the start of the file is there if that matters.
+   */
+  get sequential(): boolean {
+    return this.sequentialValue;
+  }
+
+  set sequential(on: boolean) {
+    this.sequentialValue = on;
+    if (this.picker) this.picker.sequential = on;
   }
 
   /** The torrent's files with their priorities and verified bytes (empty until a magnet's metadata arrives). */

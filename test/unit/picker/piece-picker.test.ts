@@ -430,3 +430,33 @@ describe('PiecePicker: scale', () => {
     pk.checkInvariants();
   });
 });
+
+describe('sequential mode', () => {
+  it('starts pieces in index order, skipping what we have, what is started and what the peer lacks', () => {
+    const picker = makePicker({ pieceCount: 40, have: [0, 1, 5] });
+    picker.sequential = true;
+    const seed = join(picker, peer('seed', bits(40, 'all')));
+    const got = picker.pick(seed, 8, 0).map((r) => r.index);
+    assert.deepEqual([...new Set(got)], [2, 3, 4, 6], 'two blocks per piece, in order, 5 skipped');
+    // Another peer without piece 7: it gets 8, 9 ...
+    const partial = join(picker, peer('p', bits(40, range(0, 40).filter((i) => i !== 7))));
+    assert.deepEqual([...new Set(picker.pick(partial, 4, 0).map((r) => r.index))], [8, 9]);
+  });
+
+  it('follows priorities: the higher level first, each in order', () => {
+    const picker = makePicker({ pieceCount: 20 });
+    picker.sequential = true;
+    for (const i of [15, 16, 17]) picker.setPiecePriority(i, 7);
+    picker.setPiecePriority(0, 0);
+    const seed = join(picker, peer('seed', bits(20, 'all')));
+    assert.deepEqual([...new Set(picker.pick(seed, 10, 0).map((r) => r.index))], [15, 16, 17, 1, 2]);
+  });
+
+  it('off again: rarest-first', () => {
+    const picker = makePicker({ pieceCount: 8, randomFirstPieces: 0 });
+    const a = join(picker, peer('a', bits(8, 'all')));
+    join(picker, peer('b', bits(8, range(0, 7))));
+    // Piece 7 is the rarest (only a has it).
+    assert.equal(picker.pick(a, 1, 0)[0]!.index, 7);
+  });
+});
