@@ -20,6 +20,8 @@ import {
   parseMagnet,
   parseTorrent,
 } from '../index.js';
+import { FsStorage, WorkerHasher, checkPieces } from '../storage/index.js';
+import { filePieceRange } from '../metainfo/index.js';
 import type { EngineSettings, Logger, Metainfo, TorrentManager, TorrentStats, TrackerStatus } from '../index.js';
 import type { PortForwardingStatus, PortMapping, ReachabilityReport } from '../index.js';
 
@@ -38,6 +40,12 @@ function collect(value: string, previous: string[]): string[] {
 function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+function parsePositiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
 
@@ -461,6 +469,8 @@ interface RunOpts {
   webSeeds?: boolean;
   maxDownloadRate?: number;
   maxUploadRate?: number;
+  seedRatio?: number;
+  seedTime?: number;
   lsd?: boolean;
   lsdInterface?: string;
   dht?: boolean;
@@ -482,7 +492,13 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
     source = loadTorrent(file);
   }
   const engine = await startEngine(engineSettings(opts), opts.verbose);
-  const t = await engine.add(source, { downloadDir: opts.output, peers: opts.peer, trackers: opts.tracker.map((u) => [u]), sequential: opts.sequential });
+  const t = await engine.add(source, {
+    downloadDir: opts.output,
+    peers: opts.peer,
+    trackers: opts.tracker.map((u) => [u]),
+    sequential: opts.sequential,
+    ...seedLimits(opts),
+  });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   reportNat(engine, r);
@@ -525,6 +541,7 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   }
   r.begin();
   const sig = onSignal();
+  const seedLimit = seedLimitReached(t, r);
   try {
     await t.start();
     const outcome = await Promise.race([t.waitForCompletion().then(() => 'complete' as const), sig]);
@@ -541,8 +558,9 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
     if (opts.seed) {
       r.line('seeding; press Ctrl-C to stop');
       r.begin();
-      await sig;
+      const got = await Promise.race([sig, seedLimit]);
       r.end();
+      if (got.startsWith('seed limit')) r.line(`${got}: shutting down`);
     }
     await disposeEngine(engine, r);
     return EXIT.OK;
@@ -553,10 +571,28 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   }
 }
 
+/** --seed-ratio / --seed-time as torrent options. */
+function seedLimits(opts: RunOpts): { seedRatioLimit?: number; seedTimeLimitMs?: number } {
+  return {
+    ...(opts.seedRatio !== undefined ? { seedRatioLimit: opts.seedRatio } : {}),
+    ...(opts.seedTime !== undefined ? { seedTimeLimitMs: opts.seedTime * 60_000 } : {}),
+  };
+}
+
+/** Resolves (never rejects) with a line for the log once a seeding limit stops the torrent. */
+function seedLimitReached(t: TorrentManager, r: Reporter): Promise<string> {
+  return new Promise((resolve) =>
+    t.once('seed-limit', (reason) => {
+      r.json({ event: 'seed-limit', reason });
+      resolve(`seed limit reached (${reason})`);
+    }),
+  );
+}
+
 async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<number> {
   const meta = loadTorrent(file);
   const engine = await startEngine(engineSettings(opts), opts.verbose);
-  const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer, trackers: opts.tracker.map((u) => [u]) });
+  const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer, trackers: opts.tracker.map((u) => [u]), ...seedLimits(opts) });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   reportNat(engine, r);
@@ -572,11 +608,41 @@ async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<
   }
   r.line(`seeding ${meta.info.name} on port ${engine.listenPort}; press Ctrl-C to stop`);
   r.begin();
-  const got = await sig;
+  const got = await Promise.race([sig, seedLimitReached(t, r)]);
   r.end();
   r.line(`${got}: shutting down`);
   await disposeEngine(engine, r);
   return EXIT.OK;
+}
+
+/** `verify`: hash the data under DIR against the torrent, no network. Exit 0 when complete, 1 when not. */
+async function runVerify(file: string, opts: { data: string; json?: boolean }): Promise<number> {
+  const meta = loadTorrent(file);
+  const info = meta.info;
+  const storage = new FsStorage(info, opts.data);
+  const hasher = new WorkerHasher();
+  const t0 = Date.now();
+  let have;
+  try {
+    have = await checkPieces(info, storage, hasher);
+  } finally {
+    await storage.close().catch(() => undefined);
+    await hasher.destroy();
+  }
+  const files = info.files.map((f, i) => {
+    const { first, last } = filePieceRange(info, i);
+    let missing = 0;
+    for (let p = first; p <= last; p++) if (!have.get(p)) missing++;
+    return { path: f.path.join('/'), length: f.length, complete: f.length === 0 || f.pad === true || missing === 0, missingPieces: missing };
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ infoHash: meta.infoHashHex, have: have.count, pieces: info.pieceCount, complete: have.complete, seconds, files })}\n`);
+  } else {
+    process.stdout.write(`${info.name}: ${have.count}/${info.pieceCount} pieces verified in ${seconds.toFixed(1)} s${have.complete ? ', complete' : ''}\n`);
+    for (const f of files) if (!f.complete) process.stdout.write(`  incomplete: ${f.path} (${f.missingPieces} piece(s) missing or bad)\n`);
+  }
+  return have.complete ? EXIT.OK : EXIT.FAILURE;
 }
 
 async function runCreate(
@@ -662,6 +728,8 @@ function program(): Command {
       )
       .addOption(new Option('--max-download-rate <rate>', 'download limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
       .addOption(new Option('--max-upload-rate <rate>', 'upload limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
+      .addOption(new Option('--seed-ratio <r>', 'stop seeding once uploaded / size reaches this (e.g. 2)').argParser(parsePositiveNumber))
+      .addOption(new Option('--seed-time <minutes>', 'stop seeding after this many minutes').argParser(parsePositiveNumber))
       .option('--no-web-seeds', "do not download from the torrent's web seeds (BEP 19 url-list, a magnet's ws)")
       .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
       .option('--no-pex', 'no peer exchange (BEP 11)')
@@ -687,6 +755,15 @@ function program(): Command {
     .option('--comment <text>', 'comment')
     .action(async (path: string, o) => {
       process.exitCode = await runCreate(path, o);
+    });
+
+  p.command('verify')
+    .description('check the data under DIR against a .torrent (no network); exits 0 when complete, 1 when not')
+    .argument('<torrent>')
+    .requiredOption('--data <dir>', 'directory holding <name>/...')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o) => {
+      process.exitCode = await runVerify(file, o);
     });
 
   p.command('info')

@@ -123,6 +123,10 @@ export interface AddTorrentOptions {
   filePriorities?: readonly number[];
   /** Pieces in order (streaming) instead of rarest-first; see TorrentManager.sequential. */
   sequential?: boolean;
+  /** Stop seeding once uploaded / size reaches this (0: no limit). */
+  seedRatioLimit?: number;
+  /** Stop after seeding this long, ms (0: no limit). */
+  seedTimeLimitMs?: number;
 }
 
 export interface EngineEvents {
@@ -633,6 +637,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       maxUploadRate: opts.maxUploadRate,
       filePriorities: opts.filePriorities,
       sequential: opts.sequential,
+      seedRatioLimit: opts.seedRatioLimit,
+      seedTimeLimitMs: opts.seedTimeLimitMs,
     });
     this.torrents.set(src.infoHashHex, t);
     this.skeys.add(src.infoHash);

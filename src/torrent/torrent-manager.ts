@@ -99,6 +99,8 @@ export interface TorrentEvents {
   'peer-disconnected': [address: string, reason: string];
   'peer-banned': [address: string, reason: string];
   complete: [];
+  /** A seeding limit (seedRatioLimit / seedTimeLimitMs) was reached; the torrent stops right after. */
+  'seed-limit': [reason: string];
   /** A magnet link's metadata was fetched from peers (and verified against the info-hash). */
   metadata: [meta: Metainfo];
   /** A tracker answered, failed or was told `stopped` (its status after the change). */
@@ -171,6 +173,10 @@ export interface TorrentOptions {
   filePriorities?: readonly number[];
   /** Download pieces in order (streaming) instead of rarest-first; see TorrentManager.sequential. */
   sequential?: boolean;
+  /** Stop once this much has been uploaded, as a multiple of the torrent's size, while seeding (0/absent: no limit). */
+  seedRatioLimit?: number;
+  /** Stop after seeding this long (ms) (0/absent: no limit). */
+  seedTimeLimitMs?: number;
 }
 
 /** A file of the torrent with its download priority. */
@@ -328,6 +334,12 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** Some file is not at normal priority: piece priorities follow the files. */
   private filePrioSet = false;
   private sequentialValue = false;
+  private readonly seedRatioLimit: number;
+  private readonly seedTimeLimitMs: number;
+  /** When the torrent last became 'seeding' (clock ms). */
+  private seedingSince = 0;
+  /** The next start hashes every piece, whatever the resume data says (recheck()). */
+  private forceFullCheck = false;
 
   constructor(host: TorrentHost, source: Metainfo | MagnetLink, downloadDir: string, opts: TorrentOptions = {}) {
     super();
@@ -342,6 +354,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.setRateLimits({ download: opts.maxDownloadRate ?? 0, upload: opts.maxUploadRate ?? 0 });
     if (opts.filePriorities) opts.filePriorities.forEach((p, i) => this.setFilePriorityValue(i, p));
     this.sequentialValue = opts.sequential === true;
+    for (const [k, v] of [['seedRatioLimit', opts.seedRatioLimit], ['seedTimeLimitMs', opts.seedTimeLimitMs]] as const) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new BtError('ERR_SETTINGS', `${k} must be >= 0, not ${v}`, { field: k });
+    }
+    this.seedRatioLimit = opts.seedRatioLimit ?? 0;
+    this.seedTimeLimitMs = opts.seedTimeLimitMs ?? 0;
     this.downloadDir = downloadDir;
     this.log = host.logger.forComponent(`torrent ${source.infoHashHex.slice(0, 8)}`);
     this.choker = new Choker({ uploadSlots: host.settings.uploadSlots, random: host.random });
@@ -509,7 +526,9 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private async checkExisting(storage: PieceStorage, signal: AbortSignal): Promise<Bitfield> {
     const info = this.meta.info;
     const file = this.host.resumePath?.(this);
-    const resume = file ? await loadResume(file, info, this.downloadDir).catch(() => undefined) : undefined;
+    const full = this.forceFullCheck;
+    this.forceFullCheck = false;
+    const resume = file && !full ? await loadResume(file, info, this.downloadDir).catch(() => undefined) : undefined;
     if (!resume) return checkPieces(info, storage, this.host.hasher, { signal });
     const found = await checkPieces(info, storage, this.host.hasher, { signal, pieces: resume.recheck });
     const have = resume.have;
@@ -645,7 +664,35 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     const prev = this.currentState;
     if (prev === s) return;
     this.currentState = s;
+    if (s === 'seeding') this.seedingSince = this.host.clock.now();
     this.emit('state', s, prev);
+  }
+
+  /** Seeding limits: reached → 'seed-limit', then stop. */
+  private checkSeedLimits(now: number): void {
+    if (this.currentState !== 'seeding' || !this.metaValue) return;
+    let reason: string | undefined;
+    const size = this.metaValue.info.totalLength;
+    if (this.seedRatioLimit > 0 && size > 0 && this.uploadedBytes >= this.seedRatioLimit * size) {
+      reason = `uploaded ${(this.uploadedBytes / size).toFixed(2)}x the torrent's size (limit ${this.seedRatioLimit})`;
+    } else if (this.seedTimeLimitMs > 0 && now - this.seedingSince >= this.seedTimeLimitMs) {
+      reason = `seeded for ${Math.round((now - this.seedingSince) / 1000)} s (limit ${Math.round(this.seedTimeLimitMs / 1000)} s)`;
+    }
+    if (!reason) return;
+    this.log.info(`seed limit reached: ${reason}`);
+    this.emit('seed-limit', reason);
+    void this.stop();
+  }
+
+  /**
+   * Check every piece on disk again, ignoring resume data (after files were changed behind the engine's back,
+   * say). A running torrent is stopped and started again; a stopped one checks on its next start.
+   */
+  async recheck(): Promise<void> {
+    this.forceFullCheck = true;
+    if (this.currentState === 'stopped' || this.currentState === 'error' || !this.metaValue) return;
+    await this.stop();
+    await this.start();
   }
 
   private get active(): boolean {
@@ -1777,6 +1824,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       }
     }
     this.fillWebSeeds();
+    this.checkSeedLimits(now);
     this.host.wantPeers(this);
   }
 

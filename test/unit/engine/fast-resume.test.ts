@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ClientEngine, resumeDataPath } from '../../../src/index.js';
@@ -119,6 +119,37 @@ test('fastResume off: no resume data is written or read', { timeout: 30_000 }, a
     const before = h.count();
     await t.start();
     assert.equal(h.count() - before, meta.info.pieceCount, 'a full check every start');
+    await t.stop();
+  } finally {
+    await engine.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('recheck() hashes everything again, ignoring resume data that cannot see a same-size, same-mtime change', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tk-resume-'));
+  const h = countingHasher();
+  const engine = new ClientEngine(quiet, { createHasher: () => h.hasher });
+  try {
+    const meta = await payload(dir);
+    const t = await engine.addTorrent(meta, { downloadDir: dir });
+    await t.start();
+    await t.stop();
+    // Corrupt a byte of a.bin and put its mtime back: resume data cannot tell.
+    const a = path.join(dir, 'payload', 'a.bin');
+    const st = await stat(a);
+    const fh = await open(a, 'r+');
+    const [b] = (await fh.read(Buffer.alloc(1), 0, 1, 5)).buffer;
+    await fh.write(Buffer.from([b! ^ 0xff]), 0, 1, 5);
+    await fh.close();
+    await utimes(a, st.atime, st.mtime);
+    await t.start();
+    assert.equal(t.state, 'seeding', 'resume data trusted the file');
+    const before = h.count();
+    await t.recheck();
+    assert.equal(h.count() - before, meta.info.pieceCount, 'every piece hashed');
+    assert.equal(t.state, 'downloading');
+    assert.equal(t.stats().piecesHave, meta.info.pieceCount - 1);
     await t.stop();
   } finally {
     await engine.dispose();

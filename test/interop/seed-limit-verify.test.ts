@@ -1,0 +1,58 @@
+/**
+ * CLI: `torrentkit seed --seed-ratio 1` serves a libtorrent downloader and then exits 0 by itself; `torrentkit
+ * verify` checks data without the network (exit 0 when complete, 1 naming the damaged file).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { withHarness } from '../helpers/harness.js';
+import { makePayload, KiB, MiB } from '../helpers/payload.js';
+import { ltMakeTorrent, startLtDownload } from '../helpers/lt.js';
+import { tkSeed } from '../helpers/cli.js';
+import { freePort, waitForListen } from '../helpers/ports.js';
+import { requireTools, tkCliCommand } from '../helpers/tools.js';
+
+test('torrentkit seed --seed-ratio 1 exits 0 once libtorrent has the whole torrent', { timeout: 120_000 }, async (t) => {
+  if (!requireTools(t, ['libtorrent', 'torrentkit'])) return;
+  await withHarness(t, 'seed-ratio', async (h) => {
+    const payload = await makePayload(h.path('src'), { totalSize: 8 * MiB });
+    const made = ltMakeTorrent(payload.root, h.path('t.torrent'), 256 * KiB);
+    const port = await freePort();
+    const tk = tkSeed(h, made.torrent, payload.dir, ['--port', String(port), '--seed-ratio', '1']);
+    await waitForListen(port, 30_000, () => tk.proc.running, 'torrentkit seed');
+    const lt = await startLtDownload(h, made.torrent, h.path('out'), { peers: [`127.0.0.1:${port}`] });
+    await tk.proc.whileRunning(lt.waitFinished(60_000), 'torrentkit seed');
+    const st = await tk.waitForExit(30_000);
+    assert.deepEqual(st, { code: 0, signal: null }, 'the seeder stops by itself');
+    const ev = tk.last('seed-limit');
+    assert.ok(ev, 'a seed-limit event');
+    h.note(`seed-limit: ${String(ev.reason)}`);
+  });
+});
+
+test('torrentkit verify: exit 0 on complete data, 1 naming the file with a damaged piece', { timeout: 60_000 }, async (t) => {
+  if (!requireTools(t, ['libtorrent', 'torrentkit'])) return;
+  await withHarness(t, 'verify', async (h) => {
+    const payload = await makePayload(h.path('src'), { totalSize: 8 * MiB });
+    const made = ltMakeTorrent(payload.root, h.path('t.torrent'), 256 * KiB);
+    const [cmd, args] = tkCliCommand();
+    const verify = () => spawnSync(cmd, [...args, 'verify', made.torrent, '--data', payload.dir, '--json'], { encoding: 'utf8' });
+    const ok = verify();
+    assert.equal(ok.status, 0, ok.stderr);
+    const good = JSON.parse(ok.stdout) as { have: number; pieces: number; complete: boolean };
+    assert.equal(good.complete, true);
+    assert.equal(good.have, made.pieces);
+    const victim = payload.files[0]!;
+    const fh = await open(join(payload.root, ...victim.path.split('/')), 'r+');
+    // In the middle of the file: a piece that no other file shares.
+    await fh.write(Buffer.from('torrentkit was here'), 0, 19, Math.floor(victim.size / 2));
+    await fh.close();
+    const bad = verify();
+    assert.equal(bad.status, 1);
+    const r = JSON.parse(bad.stdout) as { have: number; files: { path: string; complete: boolean }[] };
+    assert.equal(r.have, made.pieces - 1);
+    assert.deepEqual(r.files.filter((f) => !f.complete).map((f) => f.path), [`${payload.name}/${victim.path}`]);
+  });
+});
