@@ -20,3 +20,6 @@ export type { AnnounceEvent, AnnounceRequest, AnnounceResponse, ScrapeResponse, 
 export type { FileStatus, PeerSource, RateLimits, TorrentOptions } from './torrent/torrent-manager.js';
 export { encryptionPreset } from './peer/encryption.js';
 export type { EncryptionType, ConnectionEncryption } from './peer/encryption.js';
+export { IpFilter } from './util/ip-filter.js';
+export type { IpFilterParse } from './util/ip-filter.js';
+export type { WebSeedStatus } from './torrent/torrent-manager.js';

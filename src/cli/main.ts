@@ -21,6 +21,7 @@ import {
   parseTorrent,
 } from '../index.js';
 import { FsStorage, WorkerHasher, checkPieces } from '../storage/index.js';
+import { IpFilter } from '../util/ip-filter.js';
 import { filePieceRange } from '../metainfo/index.js';
 import type { EngineSettings, Logger, Metainfo, TorrentManager, TorrentStats, TrackerStatus } from '../index.js';
 import type { PortForwardingStatus, PortMapping, ReachabilityReport } from '../index.js';
@@ -471,6 +472,7 @@ interface RunOpts {
   maxUploadRate?: number;
   seedRatio?: number;
   seedTime?: number;
+  blocklist?: string[];
   lsd?: boolean;
   lsdInterface?: string;
   dht?: boolean;
@@ -491,7 +493,9 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   } else {
     source = loadTorrent(file);
   }
+  const blocklist = loadBlocklists(opts.blocklist);
   const engine = await startEngine(engineSettings(opts), opts.verbose);
+  if (blocklist) engine.setIpFilter(blocklist);
   const t = await engine.add(source, {
     downloadDir: opts.output,
     peers: opts.peer,
@@ -571,6 +575,22 @@ async function runDownload(file: string, opts: RunOpts & { output: string; seed?
   }
 }
 
+/** --blocklist files, merged into one filter; unreadable files are a usage error, bad lines a warning. */
+function loadBlocklists(files: string[] | undefined): IpFilter | undefined {
+  if (!files || files.length === 0) return undefined;
+  let text = '';
+  for (const f of files) {
+    try {
+      text += `${readFileSync(f, 'utf8')}\n`;
+    } catch (e) {
+      throw new CliExit(EXIT.USAGE, `cannot read blocklist ${f}: ${(e as Error).message}`);
+    }
+  }
+  const { filter, errors, badLines } = IpFilter.parse(text);
+  if (errors > 0) process.stderr.write(`warning: ${errors} blocklist line(s) not understood (e.g. line ${badLines.slice(0, 5).join(', ')}); skipped\n`);
+  return filter;
+}
+
 /** --seed-ratio / --seed-time as torrent options. */
 function seedLimits(opts: RunOpts): { seedRatioLimit?: number; seedTimeLimitMs?: number } {
   return {
@@ -591,7 +611,9 @@ function seedLimitReached(t: TorrentManager, r: Reporter): Promise<string> {
 
 async function runSeed(file: string, opts: RunOpts & { data: string }): Promise<number> {
   const meta = loadTorrent(file);
+  const blocklist = loadBlocklists(opts.blocklist);
   const engine = await startEngine(engineSettings(opts), opts.verbose);
+  if (blocklist) engine.setIpFilter(blocklist);
   const t = await engine.addTorrent(meta, { downloadDir: opts.data, peers: opts.peer, trackers: opts.tracker.map((u) => [u]), ...seedLimits(opts) });
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
@@ -730,6 +752,7 @@ function program(): Command {
       .addOption(new Option('--max-upload-rate <rate>', 'upload limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
       .addOption(new Option('--seed-ratio <r>', 'stop seeding once uploaded / size reaches this (e.g. 2)').argParser(parsePositiveNumber))
       .addOption(new Option('--seed-time <minutes>', 'stop seeding after this many minutes').argParser(parsePositiveNumber))
+      .option('--blocklist <file>', 'IP blocklist (CIDR, ranges, or P2P "name:a.b.c.d-e.f.g.h" lines): never connect to or accept these (repeatable)', collect, [])
       .option('--no-web-seeds', "do not download from the torrent's web seeds (BEP 19 url-list, a magnet's ws)")
       .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
       .option('--no-pex', 'no peer exchange (BEP 11)')

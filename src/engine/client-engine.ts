@@ -45,6 +45,7 @@ import { DhtNode } from '../dht/index.js';
 import type { PeerAddress } from '../dht/index.js';
 import { TorrentManager } from '../torrent/torrent-manager.js';
 import { TokenBucket } from '../util/token-bucket.js';
+import { IpFilter } from '../util/ip-filter.js';
 import { createNodeRangeFetcher, type NodeRangeFetcher, type RangeFetch } from '../webseed/http-range.js';
 import type { LsdSocket } from '../lsd/index.js';
 import { createNodePortForwarder, reportExternalAddress } from '../nat/index.js';
@@ -195,6 +196,21 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     return this.rangeFetcher.fetch;
   }
 
+  private ipFilterValue: IpFilter = IpFilter.empty;
+
+  /** The IP blocklist (empty by default): peers at these addresses are neither dialed nor accepted. */
+  get ipFilter(): IpFilter {
+    return this.ipFilterValue;
+  }
+
+  /** Replace the blocklist; connected peers it now blocks are disconnected. Returns how many were. */
+  setIpFilter(filter: IpFilter | undefined): number {
+    this.ipFilterValue = filter ?? IpFilter.empty;
+    let n = 0;
+    for (const t of this.torrents.values()) n += t.dropBlocked((a) => this.ipFilterValue.blocked(a));
+    return n;
+  }
+
   /** Global rate limits, shared by every torrent's budget. */
   private readonly rateBuckets = { download: new TokenBucket(), upload: new TokenBucket() };
 
@@ -283,6 +299,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       handshakeTimeoutMs: this.settings.handshakeTimeoutMs,
       route: (ih) => this.torrents.get(toHex(ih)),
       accepting: () => this.openConnections() + this.connections.pending < this.settings.maxConnections,
+      blocked: (a) => this.ipFilterValue.blocked(a),
     });
   }
 
@@ -608,6 +625,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       listenPort: () => this.port,
       createStorage: this.deps.createStorage,
       rateLimits: this.rateBuckets,
+      ipBlocked: (a) => this.ipFilterValue.blocked(a),
       fetchRange: (url, start, length, o) => this.rangeFetch()(url, start, length, o),
       // Resume data describes the files under downloadDir: only for the default file storage.
       resumePath: (t) => (this.settings.fastResume && !this.customStorage ? resumeDataPath(t.downloadDir, t.infoHashHex) : undefined),

@@ -27,6 +27,8 @@ export interface ListenManagerOptions {
   route: (infoHash: Uint8Array) => (DialTarget & { acceptsPeer(): boolean }) | undefined;
   /** Room under the global connection limit? */
   accepting: () => boolean;
+  /** The blocklist: connections from these addresses are closed at once. */
+  blocked?: (address: string) => boolean;
 }
 
 export class ListenManager {
@@ -73,6 +75,11 @@ export class ListenManager {
   }
 
   private onConnection(conn: Connection): void {
+    if (this.o.blocked?.(conn.remoteAddress)) {
+      this.log.debug(() => `refused ${conn.remoteAddress}: on the blocklist`);
+      conn.close(false);
+      return;
+    }
     if (!this.o.accepting()) {
       conn.close(false);
       return;

@@ -130,6 +130,8 @@ export interface TorrentHost {
   isSelf(host: string, port: number): boolean;
   /** A tracker told us our address as it sees it. */
   externalAddress?(address: string, from: string): void;
+  /** The engine's IP blocklist: candidates from any source at a blocked address are dropped. */
+  ipBlocked?(address: string): boolean;
   /** HTTP range GET for web seeds (BEP 19); none: web seeds are not used. */
   readonly fetchRange?: RangeFetch;
   /** Metadata fetched for a magnet link: cache it so a restart doesn't fetch it again. */
@@ -714,6 +716,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   private addCandidate(host: string, port: number, source: PeerSource): boolean {
     if (port === 0) return false;
+    if (this.host.ipBlocked?.(host)) return false;
     const key = formatHostPort(host, port);
     if (this.candidates.has(key) || this.peers.has(key) || this.banned.has(key)) return false;
     if (this.candidates.size >= MAX_CANDIDATES) return false;
@@ -1368,6 +1371,19 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (limits.download !== undefined) this.downLimit.setRate(limits.download);
     if (limits.upload !== undefined) this.upLimit.setRate(limits.upload);
     this.wakeRateLimited();
+  }
+
+  /** Close the connections of peers whose address `blocked` says no to, and forget such candidates. */
+  dropBlocked(blocked: (address: string) => boolean): number {
+    let n = 0;
+    for (const st of [...this.peers.values()]) {
+      if (blocked(st.peer.conn.remoteAddress)) {
+        st.peer.close('address is on the blocklist');
+        n++;
+      }
+    }
+    for (const [k, c] of [...this.candidates]) if (blocked(c.host)) this.candidates.delete(k);
+    return n;
   }
 
   /** A limit changed or tokens came back: request and serve again. */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withHarness } from '../helpers/harness.js';
 import { makePayload, KiB, MiB } from '../helpers/payload.js';
@@ -54,5 +54,31 @@ test('torrentkit verify: exit 0 on complete data, 1 naming the file with a damag
     const r = JSON.parse(bad.stdout) as { have: number; files: { path: string; complete: boolean }[] };
     assert.equal(r.have, made.pieces - 1);
     assert.deepEqual(r.files.filter((f) => !f.complete).map((f) => f.path), [`${payload.name}/${victim.path}`]);
+  });
+});
+
+test('torrentkit seed --blocklist refuses libtorrent on a blocked address; without it libtorrent completes', { timeout: 120_000 }, async (t) => {
+  if (!requireTools(t, ['libtorrent', 'torrentkit'])) return;
+  await withHarness(t, 'blocklist', async (h) => {
+    const payload = await makePayload(h.path('src'), { totalSize: 4 * MiB });
+    const made = ltMakeTorrent(payload.root, h.path('t.torrent'), 256 * KiB);
+    await writeFile(h.path('block.txt'), '# loopback\nLocal:127.0.0.0-127.255.255.255\n');
+    const port = await freePort();
+    const tk = tkSeed(h, made.torrent, payload.dir, ['--port', String(port), '--blocklist', h.path('block.txt')]);
+    await waitForListen(port, 30_000, () => tk.proc.running, 'torrentkit seed');
+    const lt = await startLtDownload(h, made.torrent, h.path('out'), { peers: [`127.0.0.1:${port}`], name: 'lt-blocked' });
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(lt.events.some((e) => e.event === 'finished'), false, 'nothing from a seeder that refuses it');
+    const progress = tk.all('progress').pop();
+    assert.equal(Number(progress?.uploaded ?? 0), 0, 'nothing uploaded');
+    assert.deepEqual(await tk.interrupt(15_000), { code: 0, signal: null });
+    await lt.proc.stop();
+    // The same without the blocklist: it completes.
+    const port2 = await freePort();
+    const open = tkSeed(h, made.torrent, payload.dir, ['--port', String(port2)], 'tk-open');
+    await waitForListen(port2, 30_000, () => open.proc.running, 'torrentkit seed');
+    const lt2 = await startLtDownload(h, made.torrent, h.path('out2'), { peers: [`127.0.0.1:${port2}`], name: 'lt-open' });
+    await open.proc.whileRunning(lt2.waitFinished(60_000), 'torrentkit seed');
+    assert.deepEqual(await open.interrupt(15_000), { code: 0, signal: null });
   });
 });
