@@ -91,6 +91,8 @@ export interface Deps {
   createUdp: () => EngineUdp;
   /** Host name → address, for UDP trackers (HTTP resolves by itself). */
   resolve: Resolve;
+  /** Host name → all its addresses, IPv4 and IPv6 (DHT bootstrap routers); a literal gives itself. */
+  resolveAll: (host: string) => Promise<string[]>;
   /** HTTP(S) GET for trackers; node:http by default. */
   httpGet: HttpGet | undefined;
   /** This machine's own addresses, so a tracker listing us is not dialed. */
@@ -107,6 +109,8 @@ export interface Deps {
 export interface EngineUdp extends UdpMux {
   bind(endpoints: readonly { host: string; port: number }[]): Promise<void>;
   close(): Promise<void>;
+  /** Which address families have a socket (default: IPv4 only). */
+  readonly families?: { v4: boolean; v6: boolean };
   onError: ((err: Error) => void) | undefined;
 }
 
@@ -232,6 +236,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       createHasher: deps.createHasher ?? ((n) => new WorkerHasher({ workers: n })),
       createUdp: deps.createUdp ?? (() => new NodeUdpMux()),
       resolve: deps.resolve ?? defaultResolve,
+      resolveAll: deps.resolveAll ?? defaultResolveAll,
       httpGet: deps.httpGet,
       localAddresses: deps.localAddresses ?? defaultLocalAddresses,
       createLsdSocket: deps.createLsdSocket ?? ((interfaceAddress, onError) => createNodeMulticastSocket({ interfaceAddress, onError })),
@@ -378,14 +383,17 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
    */
   private async startDht(): Promise<void> {
     if (!this.settings.dhtEnabled || !this.udpSocket || this.dhtNode) return;
+    const families = this.udpSocket.families ?? { v4: true, v6: false };
     const resolved = await Promise.all(
-      this.settings.dhtBootstrap.map(async (ep): Promise<PeerAddress | undefined> => {
+      this.settings.dhtBootstrap.map(async (ep): Promise<PeerAddress[]> => {
         const { host, port } = parseHostPort(ep);
         try {
-          return { host: await this.deps.resolve(host), port };
+          // Both families of a router's name: its IPv6 address bootstraps the IPv6 table (BEP 32).
+          const ips = await this.deps.resolveAll(host);
+          return ips.filter((ip) => (ip.includes(':') ? families.v6 : families.v4)).map((ip) => ({ host: ip, port }));
         } catch (e) {
           this.dhtWarning(`cannot resolve DHT bootstrap ${ep}: ${(e as Error).message}`);
-          return undefined;
+          return [];
         }
       }),
     );
@@ -394,7 +402,10 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     const node = new DhtNode({
       clock: this.deps.clock,
       random: this.deps.random,
-      bootstrap: resolved.filter((r): r is PeerAddress => r !== undefined),
+      bootstrap: resolved.flat(),
+      // BEP 32: with an IPv6 socket the node keeps an IPv6 routing table too, asks for nodes6, and looks up and
+      // announces in both.
+      ipv6: families.v6,
     });
     this.dhtNode = node;
     this.detachDht = node.attach(udp);
@@ -441,7 +452,13 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (!node || !udp) return undefined;
     return {
       getPeers: (ih, o) => node.getPeers(ih, o),
-      announce: (ih, port, o) => node.announce(ih, port, o),
+      // Announce in each family's table that has nodes (BEP 32).
+      announce: async (ih, port, o) => {
+        const v4 = node.stats().nodes > 0 || node.stats().nodes6 === 0 ? node.announce(ih, port, o) : undefined;
+        const v6 = node.stats().nodes6 > 0 ? node.announce(ih, port, { ...o, v6: true }) : undefined;
+        const [r4, r6] = await Promise.all([v4, v6]);
+        return r4 && r6 ? { ...r4, acked: r4.acked + r6.acked, peers: [...r4.peers, ...r6.peers] } : (r4 ?? r6)!;
+      },
       addNode: (host, port) => {
         this.deps
           .resolve(host)
@@ -768,6 +785,12 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await unmapped;
   }
 }
+
+const defaultResolveAll = async (host: string): Promise<string[]> => {
+  if (/^[\d.]+$/.test(host) || host.includes(':')) return [host];
+  const all = await dns.promises.lookup(host, { all: true });
+  return [...new Set(all.map((a) => a.address))];
+};
 
 const defaultResolve: Resolve = async (host) => {
   if (/^[\d.]+$/.test(host) || host.includes(':')) return host;

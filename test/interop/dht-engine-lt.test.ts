@@ -171,3 +171,33 @@ test('DHT peer source, reverse: a libtorrent leecher finds a torrentkit seeder t
     assert.equal((await seed.interrupt()).code, 0);
   });
 });
+
+// The same swarm on IPv6 loopback only: libtorrent runs its DHT node on the [::1] listen socket.
+const LT_SCRIPT_V6 = LT_SCRIPT.replace("'%s:%d' % ('127.0.0.1', port)", "'[%s]:%d' % ('::1', port)").replace("s.add_dht_node(('127.0.0.1', ports[j]))", "s.add_dht_node(('::1', ports[j]))");
+
+test('DHT over IPv6 (BEP 32): torrentkit on [::1] only finds a libtorrent seeder through libtorrent IPv6 DHT nodes', { timeout: 180_000 }, async (t) => {
+  if (!requireTools(t, ['libtorrent', 'torrentkit'])) return;
+  await withHarness(t, 'dht-engine-lt-v6', async (h) => {
+    const payload = await makePayload(h.path('src'), { totalSize: 8 * MiB, seed: 'dht-v6' });
+    const made = ltMakeTorrent(payload.root, h.path('t.torrent'), 64 * KiB);
+    await writeFile(h.path('lt-dht-swarm6.py'), LT_SCRIPT_V6);
+    const ports: number[] = [];
+    for (let i = 0; i < 4; i++) ports.push(await freePort());
+    const lt = h.procs.spawn(LT_PYTHON, [h.path('lt-dht-swarm6.py'), ports.join(','), made.torrent, payload.dir, '150'], { name: 'lt-dht-swarm6' });
+    h.note(`libtorrent IPv6 DHT nodes on [::1]:${ports.slice(0, -1).join(', ')}, seeder on [::1]:${ports[3]}`);
+    const t0 = Date.now();
+    const tk = tkDownload(h, made.torrent, h.path('out'), [
+      '--dht-bootstrap',
+      `[::1]:${ports[0]},[::1]:${ports[1]}`,
+      '--listen',
+      `[::1]:${await freePort()}`,
+      '--no-lsd',
+    ]);
+    await lt.whileRunning(tk.waitComplete(120_000), 'libtorrent IPv6 DHT swarm');
+    h.note(`found through the IPv6 DHT and downloaded in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+    await assertSameTree(payload.root, h.path('out', payload.name));
+    const peers = tk.all<{ event: string; address?: string }>('peer').map((p) => p.address);
+    h.note(`peers: ${JSON.stringify(peers.slice(0, 5))}`);
+    assert.ok(peers.length > 0 && peers.every((a) => a?.startsWith('[::1]')), 'every peer over IPv6');
+  });
+});

@@ -73,6 +73,11 @@ export class NodeUdpMux implements UdpMux {
     }
   }
 
+  /** Which address families have a socket. */
+  get families(): { v4: boolean; v6: boolean } {
+    return { v4: this.v4 !== undefined, v6: this.v6 !== undefined };
+  }
+
   get port(): number {
     const s = this.v4 ?? this.v6;
     if (!s) return 0;
