@@ -616,8 +616,10 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (typeof source === 'string') src = parseMagnet(source);
     else if (source instanceof Uint8Array) src = parseTorrent(source);
     else src = source;
+    let selectOnly: readonly number[] | undefined;
     if ((src as Metainfo).info === undefined) {
       const magnet = src as MagnetLink;
+      selectOnly = magnet.selectOnly;
       peers = [...magnet.peers, ...peers];
       const cached = await this.loadCachedMetadata(opts.downloadDir, magnet.infoHashHex);
       if (cached) {
@@ -671,6 +673,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       maxDownloadRate: opts.maxDownloadRate,
       maxUploadRate: opts.maxUploadRate,
       filePriorities: opts.filePriorities,
+      selectOnly,
       sequential: opts.sequential,
       seedRatioLimit: opts.seedRatioLimit,
       seedTimeLimitMs: opts.seedTimeLimitMs,

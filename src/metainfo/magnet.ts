@@ -35,6 +35,7 @@ export function parseMagnet(uri: string): MagnetLink {
   const trackers: string[] = [];
   const peers: string[] = [];
   const webSeeds: string[] = [];
+  let selectOnly: number[] | undefined;
 
   for (const part of query.split('&')) {
     if (part.length === 0) continue;
@@ -60,6 +61,10 @@ export function parseMagnet(uri: string): MagnetLink {
       case 'ws':
         pushUnique(webSeeds, decode(rawVal, 'ws').trim());
         break;
+      case 'so':
+        // BEP 53: "0,2,4,6-8". A malformed list is ignored (the whole torrent is wanted), as libtorrent does.
+        selectOnly = parseSelectOnly(decode(rawVal, 'so')) ?? selectOnly;
+        break;
       case 'x.pe': {
         const v = decode(rawVal, 'x.pe').trim();
         try {
@@ -78,7 +83,33 @@ export function parseMagnet(uri: string): MagnetLink {
     if (sawV2) bad('v2-only magnet links (urn:btmh) are not supported', 'xt');
     bad('missing xt=urn:btih:<info-hash>', 'xt');
   }
-  return { infoHash, infoHashHex: toHex(infoHash), displayName, trackers, peers, webSeeds };
+  return { infoHash, infoHashHex: toHex(infoHash), displayName, trackers, peers, webSeeds, ...(selectOnly ? { selectOnly } : {}) };
+}
+
+/** BEP 53 file list: indices and inclusive ranges, at most 100,000 files in all; undefined when malformed. */
+function parseSelectOnly(v: string): number[] | undefined {
+  const out = new Set<number>();
+  for (const part of v.split(',')) {
+    const m = /^\s*(\d{1,9})(?:-(\d{1,9}))?\s*$/.exec(part);
+    if (!m) return undefined;
+    const a = Number(m[1]);
+    const b = m[2] !== undefined ? Number(m[2]) : a;
+    if (b < a || out.size + (b - a) > 100_000) return undefined;
+    for (let i = a; i <= b; i++) out.add(i);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** Sorted indices as BEP 53 ranges: [0,2,3,4,7] → "0,2-4,7". */
+function formatSelectOnly(list: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < list.length; ) {
+    let j = i;
+    while (j + 1 < list.length && list[j + 1] === list[j]! + 1) j++;
+    parts.push(j > i ? `${list[i]}-${list[j]}` : String(list[i]));
+    i = j + 1;
+  }
+  return parts.join(',');
 }
 
 function isMetainfo(x: MagnetLink | Metainfo): x is Metainfo {
@@ -99,6 +130,7 @@ export function formatMagnet(x: MagnetLink | Metainfo): string {
     for (const t of x.trackers) parts.push(`tr=${enc(t)}`);
     for (const p of x.peers) parts.push(`x.pe=${enc(p)}`);
     for (const w of x.webSeeds) parts.push(`ws=${enc(w)}`);
+    if (x.selectOnly && x.selectOnly.length > 0) parts.push(`so=${formatSelectOnly(x.selectOnly)}`);
   }
   return `magnet:?${parts.join('&')}`;
 }

@@ -56,6 +56,8 @@ export interface MagnetLink {
   /** x.pe peer addresses, "host:port". */
   peers: string[];
   webSeeds: string[];
+  /** BEP 53 `so=`: the files (0-based indices) to download; absent when the link does not say. */
+  selectOnly?: number[];
 }
 
 /** Length in bytes of piece `index` (the last piece may be short). */

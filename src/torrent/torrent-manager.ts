@@ -175,6 +175,11 @@ export interface TorrentOptions {
   filePriorities?: readonly number[];
   /** Download pieces in order (streaming) instead of rarest-first; see TorrentManager.sequential. */
   sequential?: boolean;
+  /**
+   * BEP 53 (a magnet's `so=`): download only these files (0-based), skip the others; applied when the file list is
+   * known. Ignored when filePriorities is given.
+   */
+  selectOnly?: readonly number[];
   /** Stop once this much has been uploaded, as a multiple of the torrent's size, while seeding (0/absent: no limit). */
   seedRatioLimit?: number;
   /** Stop after seeding this long (ms) (0/absent: no limit). */
@@ -336,6 +341,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** Some file is not at normal priority: piece priorities follow the files. */
   private filePrioSet = false;
   private sequentialValue = false;
+  /** BEP 53 selection waiting for the file list (magnet links). */
+  private pendingSelectOnly: readonly number[] | undefined;
   private readonly seedRatioLimit: number;
   private readonly seedTimeLimitMs: number;
   /** When the torrent last became 'seeding' (clock ms). */
@@ -355,6 +362,10 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     this.upBudget = new Budget(host.rateLimits ? [this.upLimit, host.rateLimits.upload] : [this.upLimit]);
     this.setRateLimits({ download: opts.maxDownloadRate ?? 0, upload: opts.maxUploadRate ?? 0 });
     if (opts.filePriorities) opts.filePriorities.forEach((p, i) => this.setFilePriorityValue(i, p));
+    else if (opts.selectOnly) {
+      this.pendingSelectOnly = opts.selectOnly;
+      if (this.metaValue) this.applySelectOnly(this.metaValue);
+    }
     this.sequentialValue = opts.sequential === true;
     for (const [k, v] of [['seedRatioLimit', opts.seedRatioLimit], ['seedTimeLimitMs', opts.seedTimeLimitMs]] as const) {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new BtError('ERR_SETTINGS', `${k} must be >= 0, not ${v}`, { field: k });
@@ -402,8 +413,17 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     };
   }
 
+  /** BEP 53: every file not listed is skipped (indices past the last file are ignored). */
+  private applySelectOnly(meta: Metainfo): void {
+    const want = new Set(this.pendingSelectOnly);
+    this.pendingSelectOnly = undefined;
+    meta.info.files.forEach((_, i) => this.setFilePriorityValue(i, want.has(i) ? PRIORITY_NORMAL : 0));
+    this.applyFilePriorities();
+  }
+
   private setMeta(meta: Metainfo): void {
     this.metaValue = meta;
+    if (this.pendingSelectOnly) this.applySelectOnly(meta);
     this.verifyBudget = Math.max(16 * 1024 * 1024, meta.info.pieceLength * 4);
     this.readCache = new PieceReadCache(
       Math.max(this.host.settings.readCacheBytes, meta.info.pieceLength * 2),

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine } from '../../../src/index.js';
 import type { EngineSettings } from '../../../src/torrent/settings.js';
 import { buildTorrent, filePieceRange, parseTorrent } from '../../../src/metainfo/index.js';
-import { MemoryStorage } from '../../../src/storage/index.js';
+import { InlineHasher, MemoryStorage } from '../../../src/storage/index.js';
 
 const PIECE = 32 * 1024;
 const quiet: Partial<EngineSettings> = { listenEndpoints: ['127.0.0.1:0'], dhtEnabled: false, lsdEnabled: false, portForwarding: false, enableUtp: false };
@@ -95,7 +95,9 @@ test('sequential: pieces are verified in about index order', { timeout: 60_000 }
   const meta = parseTorrent(buildTorrent({ name: 'seq.bin', files: null, length: size, pieceLength: PIECE, pieceHashes: Buffer.concat(hashes) }));
   const seedStore = new MemoryStorage(meta.info, { content: data });
   const seeder = new ClientEngine(quiet, { createStorage: () => seedStore });
-  const leecher = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info) });
+  // Hashing inline: with worker threads, pieces verify in the order the workers finish (a second worker starting
+  // up delays every other piece), not the order they arrived in.
+  const leecher = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info), createHasher: () => new InlineHasher() });
   try {
     await (await seeder.addTorrent(meta, { downloadDir: '/nonexistent-seed' })).start();
     const t = await leecher.addTorrent(meta, { downloadDir: '/nonexistent-leech', sequential: true });
@@ -109,6 +111,28 @@ test('sequential: pieces are verified in about index order', { timeout: 60_000 }
     // Requests in flight (a pipeline of a few pieces) can finish out of order, but never far ahead.
     const worst = Math.max(...order.map((p, k) => p - k));
     assert.ok(worst <= 32, `a piece ${worst} places ahead of its turn: ${order.slice(0, 40).join(',')}`);
+  } finally {
+    await leecher.dispose();
+    await seeder.dispose();
+  }
+});
+
+test('a magnet with so= (BEP 53) downloads only the files it lists', { timeout: 60_000 }, async () => {
+  const total = FILES.reduce((n, f) => n + f.length, 0);
+  const data = new Uint8Array(randomBytes(total));
+  const hashes: Buffer[] = [];
+  for (let o = 0; o < total; o += PIECE) hashes.push(createHash('sha1').update(data.subarray(o, o + PIECE)).digest());
+  const meta = parseTorrent(buildTorrent({ name: 'so', files: FILES, pieceLength: PIECE, pieceHashes: Buffer.concat(hashes) }));
+  const seeder = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info, { content: data }) });
+  const leecher = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info) });
+  try {
+    await (await seeder.addTorrent(meta, { downloadDir: '/nonexistent-seed' })).start();
+    const t = await leecher.addTorrent(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.1:${seeder.listenPort}&so=2`, { downloadDir: '/nonexistent-leech' });
+    await t.start();
+    await t.waitForCompletion();
+    assert.deepEqual(t.files.map((f) => f.priority), [0, 0, 4]);
+    assert.equal(t.files[2]!.have, FILES[2]!.length);
+    assert.equal(t.complete, false);
   } finally {
     await leecher.dispose();
     await seeder.dispose();

@@ -110,3 +110,14 @@ test('formatMagnet of a Metainfo', () => {
   assert.equal(m.displayName, 'my file');
   assert.deepEqual(m.trackers, ['http://a/', 'http://b/', 'udp://c:1']);
 });
+
+test('BEP 53 so= (select only): indices and ranges, round-trip, malformed ignored', () => {
+  const m = parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=0,2,4,6-8`);
+  assert.deepEqual(m.selectOnly, [0, 2, 4, 6, 7, 8]);
+  assert.match(formatMagnet(m), /&so=0,2,4,6-8$/);
+  assert.deepEqual(parseMagnet(formatMagnet(m)), m);
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=1,x`).selectOnly, undefined);
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=5-2`).selectOnly, undefined);
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=0-999999999`).selectOnly, undefined, 'bounded');
+  assert.equal('selectOnly' in parseMagnet(`magnet:?xt=urn:btih:${HEX}`), false);
+});
