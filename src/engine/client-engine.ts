@@ -202,6 +202,25 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
 
   private ipFilterValue: IpFilter = IpFilter.empty;
 
+  /** Queueing (maxActiveDownloads / maxActiveSeeds): is there a slot of this kind besides `t`'s own? */
+  private mayActivate(t: TorrentManager, kind: 'download' | 'seed'): boolean {
+    const limit = kind === 'download' ? this.settings.maxActiveDownloads : this.settings.maxActiveSeeds;
+    if (limit <= 0) return true;
+    let active = 0;
+    for (const o of this.torrents.values()) {
+      if (o === t) continue;
+      if (kind === 'download' ? o.state === 'downloading' || o.state === 'metadata' : o.state === 'seeding') active++;
+    }
+    return active < limit;
+  }
+
+  /** Start queued torrents, oldest first, while slots allow. */
+  private promoteQueued(): void {
+    for (const t of this.torrents.values()) {
+      if (t.state === 'queued' && this.mayActivate(t, t.queueKind)) void t.resumeFromQueue();
+    }
+  }
+
   /** The IP blocklist (empty by default): peers at these addresses are neither dialed nor accepted. */
   get ipFilter(): IpFilter {
     return this.ipFilterValue;
@@ -645,6 +664,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       createStorage: this.deps.createStorage,
       rateLimits: this.rateBuckets,
       ipBlocked: (a) => this.ipFilterValue.blocked(a),
+      mayActivate: (t, kind) => this.mayActivate(t, kind),
       fetchRange: (url, start, length, o) => this.rangeFetch()(url, start, length, o),
       // Resume data describes the files under downloadDir: only for the default file storage.
       resumePath: (t) => (this.settings.fastResume && !this.customStorage ? resumeDataPath(t.downloadDir, t.infoHashHex) : undefined),
@@ -685,6 +705,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       if (s === 'checking' || s === 'metadata') void this.start().catch((e: unknown) => this.emit('warning', (e as Error).message));
       if ((s === 'downloading' || s === 'seeding') && this.lsdAllowed(t)) this.lsd?.add(t.infoHashHex);
       else if (s === 'stopped' || s === 'error' || s === 'paused') this.lsd?.remove(t.infoHashHex);
+      // A slot may have freed up: a download finished or left, a seed left.
+      if (s === 'seeding' || s === 'stopped' || s === 'error' || s === 'paused') this.promoteQueued();
     });
     this.emit('torrent-added', t);
     return t;

@@ -14,6 +14,13 @@ export interface EngineSettings {
   maxConnections: number;
   /** Upper bound on peer connections per torrent. */
   maxConnectionsPerTorrent: number;
+  /**
+   * Queueing: at most this many torrents download at once (0 = no limit); the others wait, checked, in state
+   * 'queued' and start in the order they were added as slots free up. maxActiveSeeds does the same for torrents
+   * that start complete (one that completes keeps seeding).
+   */
+  maxActiveDownloads: number;
+  maxActiveSeeds: number;
   /** Download limit over all torrents, bytes per second of piece data (0 = none). engine.setRateLimits changes it. */
   maxDownloadRate: number;
   /** Upload limit over all torrents, bytes per second of piece data (0 = none). engine.setRateLimits changes it. */
@@ -124,6 +131,8 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   listenEndpoints: Object.freeze(['0.0.0.0:6881', '[::]:6881']),
   maxConnections: 200,
   maxConnectionsPerTorrent: 60,
+  maxActiveDownloads: 0,
+  maxActiveSeeds: 0,
   maxDownloadRate: 0,
   maxUploadRate: 0,
   maxHalfOpen: 16,
@@ -228,7 +237,7 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
   if (typeof s.dhtStateFile !== 'string') bad('dhtStateFile', 'must be a path or empty');
   if (typeof s.fastResume !== 'boolean') bad('fastResume', 'must be a boolean');
   if (typeof s.webSeedsEnabled !== 'boolean') bad('webSeedsEnabled', 'must be a boolean');
-  for (const k of ['maxDownloadRate', 'maxUploadRate'] as const) {
+  for (const k of ['maxDownloadRate', 'maxUploadRate', 'maxActiveDownloads', 'maxActiveSeeds'] as const) {
     if (!(Number.isInteger(s[k]) && s[k] >= 0)) bad(k, 'must be a whole number of bytes per second, 0 for no limit');
   }
   if (!Array.isArray(s.dhtBootstrap)) bad('dhtBootstrap', 'must be a list of HOST:PORT');

@@ -49,7 +49,8 @@ import { Choker } from './choker.js';
 import { PieceReadCache } from './read-cache.js';
 import type { EngineSettings } from './settings.js';
 
-export type TorrentState = 'stopped' | 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
+/** 'queued': checked, waiting for a download or seed slot (EngineSettings.maxActiveDownloads / maxActiveSeeds). */
+export type TorrentState = 'stopped' | 'metadata' | 'checking' | 'queued' | 'downloading' | 'seeding' | 'paused' | 'error';
 
 /** Where a peer's address came from. */
 export type PeerSource = 'manual' | 'tracker' | 'dht' | 'pex' | 'lsd' | 'incoming';
@@ -132,6 +133,8 @@ export interface TorrentHost {
   externalAddress?(address: string, from: string): void;
   /** The engine's IP blocklist: candidates from any source at a blocked address are dropped. */
   ipBlocked?(address: string): boolean;
+  /** Queueing: may this torrent become active now as a download / a seed? Absent: always. */
+  mayActivate?(torrent: TorrentManager, kind: 'download' | 'seed'): boolean;
   /** HTTP range GET for web seeds (BEP 19); none: web seeds are not used. */
   readonly fetchRange?: RangeFetch;
   /** Metadata fetched for a magnet link: cache it so a restart doesn't fetch it again. */
@@ -347,6 +350,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   private readonly seedTimeLimitMs: number;
   /** When the torrent last became 'seeding' (clock ms). */
   private seedingSince = 0;
+  /** resumeFromQueue() is under way (a seed creates its files first). */
+  private leavingQueue = false;
   /** The next start hashes every piece, whatever the resume data says (recheck()). */
   private forceFullCheck = false;
 
@@ -476,7 +481,13 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   /** Check existing data, then download or seed. Resolves once checking is done. */
   start(): Promise<void> {
-    if (this.currentState === 'downloading' || this.currentState === 'seeding' || this.currentState === 'checking' || this.currentState === 'metadata') {
+    if (
+      this.currentState === 'downloading' ||
+      this.currentState === 'seeding' ||
+      this.currentState === 'checking' ||
+      this.currentState === 'metadata' ||
+      this.currentState === 'queued'
+    ) {
       return this.startPromise ?? Promise.resolve();
     }
     if (this.currentState === 'paused' && this.picker) {
@@ -526,19 +537,49 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       this.startWebSeeds();
       this.emit('checked', have.count, this.meta.info.pieceCount);
       this.ticker = this.host.clock.setInterval(() => this.tick(), 1000);
-      if (this.picker.finished) {
-        await this.storage.ensureFiles(have.complete ? undefined : this.wantedFile);
-        this.setState('seeding');
-      } else {
-        this.setState('downloading');
+      if (this.host.mayActivate && !this.host.mayActivate(this, this.queueKind)) {
+        this.setState('queued');
+        return;
       }
-      this.trackerManager?.start({ complete: have.complete });
-      this.startDht();
-      this.host.wantPeers(this);
+      await this.activate(signal);
     } catch (e) {
       if (signal.aborted) return;
       this.fail(e);
     }
+  }
+
+  /** What slot a queued torrent waits for: a seed slot once every wanted piece is there. */
+  get queueKind(): 'download' | 'seed' {
+    return this.picker?.finished ? 'seed' : 'download';
+  }
+
+  /** Leave the queue (the engine calls this when a slot frees up). */
+  async resumeFromQueue(): Promise<void> {
+    if (this.currentState !== 'queued' || !this.abort || this.leavingQueue) return;
+    const signal = this.abort.signal;
+    this.leavingQueue = true;
+    try {
+      await this.activate(signal);
+    } catch (e) {
+      if (!signal.aborted) this.fail(e);
+    } finally {
+      this.leavingQueue = false;
+    }
+  }
+
+  /** Checked and admitted: download or seed, and start the peer sources. */
+  private async activate(signal: AbortSignal): Promise<void> {
+    const picker = this.picker!;
+    if (picker.finished) {
+      await this.storage!.ensureFiles(picker.complete ? undefined : this.wantedFile);
+      if (signal.aborted) return;
+      this.setState('seeding');
+    } else {
+      this.setState('downloading');
+    }
+    this.trackerManager?.start({ complete: picker.complete });
+    this.startDht();
+    this.host.wantPeers(this);
   }
 
   /**
