@@ -254,6 +254,8 @@ interface Candidate {
 
 interface PeerState extends PickerPeer {
   peer: PeerConnection;
+  /** BEP 21: the peer said upload_only (a partial seed, or any peer that wants nothing more). */
+  uploadOnly?: boolean;
   /** ut_metadata pieces served to this peer (created on its first request). */
   metadataServed?: TokenBucket;
   /** Pieces the peer has that we lack. */
@@ -914,24 +916,38 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     peer.start();
   }
 
+  /**
+   * Our BEP 10 handshake: ut_metadata, ut_pex (unless private or off), listen port, request queue, metadata size,
+   * and BEP 21 upload_only while every wanted piece is there (a selective download that finished, or a seed).
+   */
+  private extendedHandshake(): Uint8Array {
+    const m: Record<string, number> = { ut_metadata: UT_METADATA_ID };
+    if (this.host.settings.pexEnabled && !this.metaValue?.info.private) m['ut_pex'] = UT_PEX_ID;
+    return encodeExtendedHandshake({
+      m,
+      v: this.host.settings.userAgent,
+      p: this.host.listenPort() || undefined,
+      reqq: this.host.settings.maxIncomingRequests,
+      metadata_size: this.metaValue?.infoBytes.length,
+      upload_only: this.picker?.finished ? 1 : undefined,
+    });
+  }
+
+  /** BEP 10 allows a new handshake at any time: tell the peers that upload_only changed. */
+  private resendExtendedHandshake(): void {
+    const payload = this.extendedHandshake();
+    for (const st of this.peers.values()) if (st.peer.extended) st.peer.send({ type: 'extended', id: 0, payload });
+  }
+
+  /** Neither side wants anything from the other: we have every wanted piece and the peer is a seed or upload_only. */
+  private bothDone(st: PeerState): boolean {
+    return (this.picker?.finished ?? false) && (st.isSeed || st.uploadOnly === true);
+  }
+
   private sendInitial(st: PeerState): void {
     const p = st.peer;
     const msgs: Message[] = [];
-    if (p.extended) {
-      const m: Record<string, number> = { ut_metadata: UT_METADATA_ID };
-      if (this.host.settings.pexEnabled && !this.metaValue?.info.private) m['ut_pex'] = UT_PEX_ID;
-      msgs.push({
-        type: 'extended',
-        id: 0,
-        payload: encodeExtendedHandshake({
-          m,
-          v: this.host.settings.userAgent,
-          p: this.host.listenPort() || undefined,
-          reqq: this.host.settings.maxIncomingRequests,
-          metadata_size: this.metaValue?.infoBytes.length,
-        }),
-      });
-    }
+    if (p.extended) msgs.push({ type: 'extended', id: 0, payload: this.extendedHandshake() });
     // BEP 5: our DHT port, after the bitfield, to peers that set the DHT bit.
     const dhtPort = st.dht && this.dhtAllowed ? this.host.dht?.()?.port : undefined;
     if (!this.picker) {
@@ -1074,6 +1090,8 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       p.extensions = hs.m ?? {};
       if (hs.p !== undefined) st.listenPort = hs.p;
       if (hs.metadata_size !== undefined) st.metadataSize = hs.metadata_size;
+      st.uploadOnly = hs.upload_only === 1;
+      if (st.uploadOnly && this.bothDone(st)) return p.close('neither wants anything more');
       if ((p.extensions['ut_pex'] ?? 0) > 0 && this.pexAllowed && !st.pex) {
         st.pex = new PexTracker({ clock: this.host.clock, remote: this.pexAddress(st) });
       }
@@ -1404,6 +1422,9 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     }
     if (this.currentState === 'seeding' && !picker.finished) {
       this.setState('downloading');
+      this.resendExtendedHandshake();
+      // Seeds we left when nothing more was wanted are worth dialing again at once.
+      for (const c of this.candidates.values()) if (!c.connecting) c.nextAttempt = 0;
       this.host.wantPeers(this);
     } else if (this.currentState === 'downloading' && picker.finished) {
       void this.onComplete();
@@ -1754,9 +1775,10 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     void this.saveResumeData(this.picker?.have.clone());
     // Trackers hear 'completed' only for the whole torrent (a selective download is not a seed).
     if (all) this.trackerManager?.complete();
+    this.resendExtendedHandshake();
     this.emit('complete');
     for (const st of [...this.peers.values()]) {
-      if (st.isSeed && all) st.peer.close('both are seeds');
+      if (this.bothDone(st)) st.peer.close(all && st.isSeed ? 'both are seeds' : 'neither wants anything more');
       else this.updateInterest(st);
     }
   }

@@ -37,12 +37,17 @@ test('only the wanted file is fetched; wanting another file later resumes the do
     const t = await leecher.addTorrent(meta, { downloadDir: '/nonexistent-leech', filePriorities: [0, 4, 0] });
     const verified = new Set<number>();
     t.on('piece-verified', (i) => verified.add(i));
+    const closed: string[] = [];
+    t.on('peer-disconnected', (_a, reason) => closed.push(reason));
     t.addPeer(`127.0.0.1:${seeder.listenPort}`);
     await t.start();
     await t.waitForCompletion();
     assert.equal(t.state, 'seeding');
     assert.equal(t.stats().progress, 1);
     assert.equal(t.complete, false, 'not the whole torrent');
+    // BEP 21: finished (upload_only sent) with a seed on the other end: neither wants anything, so we part.
+    for (let i = 0; i < 50 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(closed, ['neither wants anything more']);
     const two = filePieceRange(meta.info, 1);
     assert.deepEqual([...verified].sort((a, b) => a - b), Array.from({ length: two.last - two.first + 1 }, (_, k) => two.first + k), 'exactly the pieces of two.bin');
     const files = t.files;
