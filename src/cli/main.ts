@@ -123,6 +123,7 @@ function engineSettings(opts: Omit<RunOpts, 'progressInterval' | 'tracker' | 'pe
   if (opts.pex === false) s.pexEnabled = false;
   if (opts.resume === false) s.fastResume = false;
   if (opts.webSeeds === false) s.webSeedsEnabled = false;
+  if (opts.proxy !== undefined) s.proxy = opts.proxy;
   if (opts.maxDownloadRate !== undefined) s.maxDownloadRate = opts.maxDownloadRate;
   if (opts.maxUploadRate !== undefined) s.maxUploadRate = opts.maxUploadRate;
   if (opts.lsd === false) s.lsdEnabled = false;
@@ -473,6 +474,7 @@ interface RunOpts {
   seedRatio?: number;
   seedTime?: number;
   blocklist?: string[];
+  proxy?: string;
   lsd?: boolean;
   lsdInterface?: string;
   dht?: boolean;
@@ -753,6 +755,7 @@ function program(): Command {
       .addOption(new Option('--seed-ratio <r>', 'stop seeding once uploaded / size reaches this (e.g. 2)').argParser(parsePositiveNumber))
       .addOption(new Option('--seed-time <minutes>', 'stop seeding after this many minutes').argParser(parsePositiveNumber))
       .option('--blocklist <file>', 'IP blocklist (CIDR, ranges, or P2P "name:a.b.c.d-e.f.g.h" lines): never connect to or accept these (repeatable)', collect, [])
+      .option('--proxy <url>', 'SOCKS5 proxy (socks5://[user:pass@]host:port) for outgoing TCP peer connections, HTTP(S) trackers and web seeds')
       .option('--no-web-seeds', "do not download from the torrent's web seeds (BEP 19 url-list, a magnet's ws)")
       .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
       .option('--no-pex', 'no peer exchange (BEP 11)')

@@ -9,6 +9,7 @@ export type BtErrorCode =
   | 'ERR_WIRE'
   | 'ERR_HANDSHAKE'
   | 'ERR_PROTOCOL'
+  | 'ERR_PROXY'
   | 'ERR_STORAGE'
   | 'ERR_UNSAFE_PATH'
   | 'ERR_HASH'

@@ -47,6 +47,9 @@ import { TorrentManager } from '../torrent/torrent-manager.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { IpFilter } from '../util/ip-filter.js';
 import { createNodeRangeFetcher, type NodeRangeFetcher, type RangeFetch } from '../webseed/http-range.js';
+import { parseSocks5Url } from '../transport/socks5.js';
+import { socks5Agent, type TcpProxy } from '../transport/socks5-connect.js';
+import { nodeHttpGet } from '../tracker/http/http-get.js';
 import type { LsdSocket } from '../lsd/index.js';
 import { createNodePortForwarder, reportExternalAddress } from '../nat/index.js';
 import type { ExternalAddressReport, NatMethod, NodePortForwarderOptions, PortForwarder, PortForwarderStatus, PortMapping } from '../nat/index.js';
@@ -191,12 +194,20 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
 
   /** Storage comes from deps.createStorage (not the files under downloadDir): no resume data. */
   private readonly customStorage: boolean;
+  /** settings.proxy, parsed. */
+  private readonly proxy: TcpProxy | undefined;
+
   /** The default web seed fetcher (keep-alive agents), made on first use. */
   private rangeFetcher: NodeRangeFetcher | undefined;
 
   private rangeFetch(): RangeFetch {
     if (this.deps.fetchRange) return this.deps.fetchRange;
-    this.rangeFetcher ??= createNodeRangeFetcher(this.deps.clock);
+    const proxy = this.proxy;
+    this.rangeFetcher ??= createNodeRangeFetcher(
+      this.deps.clock,
+      this.settings.userAgent,
+      proxy ? { http: socks5Agent(proxy, false), https: socks5Agent(proxy, true) } : undefined,
+    );
     return this.rangeFetcher.fetch;
   }
 
@@ -241,6 +252,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     super();
     this.customStorage = deps.createStorage !== undefined;
     this.settings = resolveSettings(settings);
+    this.proxy = this.settings.proxy ? parseSocks5Url(this.settings.proxy) : undefined;
     this.rateBuckets.download.setRate(this.settings.maxDownloadRate);
     this.rateBuckets.upload.setRate(this.settings.maxUploadRate);
     this.reserved = makeReserved({ extended: true, fast: true, dht: this.settings.dhtEnabled });
@@ -250,7 +262,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       clock,
       random,
       logger: deps.logger ?? new NullLogger(),
-      transport: deps.transport ?? new TcpTransport(),
+      transport: deps.transport ?? new TcpTransport(this.proxy),
       createStorage: deps.createStorage ?? ((meta, dir) => new FsStorage(meta.info, dir)),
       createHasher: deps.createHasher ?? ((n) => new WorkerHasher({ workers: n })),
       createUdp: deps.createUdp ?? (() => new NodeUdpMux()),
@@ -268,7 +280,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       new HttpTracker({
         url,
         clock,
-        get: this.deps.httpGet,
+        get: this.deps.httpGet ?? (this.proxy ? proxiedHttpGet(this.proxy) : undefined),
         timeoutMs: s.trackerHttpTimeoutMs,
         maxResponseBytes: s.trackerMaxResponseBytes,
         userAgent: s.userAgent,
@@ -809,6 +821,11 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await this.rc4Lease.release();
     await unmapped;
   }
+}
+
+/** HTTP(S) GET (trackers) through a SOCKS5 proxy. */
+function proxiedHttpGet(proxy: TcpProxy): HttpGet {
+  return (url, o) => nodeHttpGet(url, { ...o, agentFor: (secure) => socks5Agent(proxy, secure) });
 }
 
 const defaultResolveAll = async (host: string): Promise<string[]> => {

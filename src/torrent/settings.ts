@@ -1,6 +1,7 @@
 /** EngineSettings: one frozen, flat, fully defaulted object, validated on the way in. */
 import { BtError } from '../core/errors.js';
 import { parseHostPort } from '../util/bytes.js';
+import { parseSocks5Url } from '../transport/socks5.js';
 import { ENCRYPTION_TYPES } from '../peer/encryption.js';
 import type { EncryptionType } from '../peer/encryption.js';
 import type { NatMethod } from '../nat/types.js';
@@ -112,6 +113,12 @@ export interface EngineSettings {
    * (everything when the data is missing, unreadable or from another torrent). Only with the default file storage.
    */
   fastResume: boolean;
+  /**
+   * SOCKS5 proxy, `socks5://[user:pass@]host:port` ('' = none): outgoing TCP peer connections, HTTP(S) tracker
+   * announces and web seeds go through it. uTP, the DHT, UDP trackers, LSD and incoming connections do not (a SOCKS5
+   * CONNECT proxy carries TCP only): turn them off for all traffic to go through the proxy.
+   */
+  proxy: string;
   /** BEP 19 web seeds: download from the torrent's url-list (and a magnet's ws) HTTP(S) servers too. */
   webSeedsEnabled: boolean;
   /**
@@ -177,6 +184,7 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   maxMetadataSize: 8 * 1024 * 1024,
   fastResume: true,
   webSeedsEnabled: true,
+  proxy: '',
   portForwarding: true,
   natMethods: Object.freeze(['upnp', 'natpmp', 'pcp']) as readonly NatMethod[],
   natLeaseSeconds: 3600,
@@ -237,6 +245,14 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
   if (typeof s.dhtStateFile !== 'string') bad('dhtStateFile', 'must be a path or empty');
   if (typeof s.fastResume !== 'boolean') bad('fastResume', 'must be a boolean');
   if (typeof s.webSeedsEnabled !== 'boolean') bad('webSeedsEnabled', 'must be a boolean');
+  if (typeof s.proxy !== 'string') bad('proxy', 'must be socks5://host:port or empty');
+  else if (s.proxy !== '') {
+    try {
+      parseSocks5Url(s.proxy);
+    } catch (e) {
+      bad('proxy', (e as Error).message);
+    }
+  }
   for (const k of ['maxDownloadRate', 'maxUploadRate', 'maxActiveDownloads', 'maxActiveSeeds'] as const) {
     if (!(Number.isInteger(s[k]) && s[k] >= 0)) bad(k, 'must be a whole number of bytes per second, 0 for no limit');
   }

@@ -27,11 +27,13 @@ export interface NodeRangeFetcher {
   close(): void;
 }
 
-export function createNodeRangeFetcher(clock: Clock, userAgent = 'torrentkit'): NodeRangeFetcher {
-  const agents = {
+/** `agents`: replace the default keep-alive agents (a SOCKS5 proxy's, say). */
+export function createNodeRangeFetcher(clock: Clock, userAgent = 'torrentkit', agents?: { http: http.Agent; https: http.Agent }): NodeRangeFetcher {
+  agents ??= {
     http: new http.Agent({ keepAlive: true, maxSockets: 4 }),
     https: new https.Agent({ keepAlive: true, maxSockets: 4 }),
   };
+  const a = agents;
   const fetch: RangeFetch = (url, start, length, opts) =>
     new Promise<Uint8Array>((resolve, reject) => {
       let settled = false;
@@ -59,7 +61,7 @@ export function createNodeRangeFetcher(clock: Clock, userAgent = 'torrentkit'): 
         try {
           r = (tls ? https : http).request(target, {
             method: 'GET',
-            agent: tls ? agents.https : agents.http,
+            agent: tls ? a.https : a.http,
             headers: { 'user-agent': userAgent, 'accept-encoding': 'identity', range: `bytes=${start}-${start + length - 1}` },
           });
         } catch (e) {
@@ -128,8 +130,8 @@ export function createNodeRangeFetcher(clock: Clock, userAgent = 'torrentkit'): 
   return {
     fetch,
     close: () => {
-      agents.http.destroy();
-      agents.https.destroy();
+      a.http.destroy();
+      a.https.destroy();
     },
   };
 }

@@ -13,6 +13,8 @@ export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 
   | 'netns'
   // a real HTTP server for web seeds (test/helpers/nginx.ts)
   | 'nginx'
+  // a real SOCKS5 proxy (Debian's microsocks)
+  | 'microsocks'
   | 'miniupnpd'
   | 'nftables'
   | 'stund'
@@ -114,6 +116,9 @@ export function whyMissing(tool: Tool): string | null {
       else if (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 }).status !== 0) reason = '`ip netns` does not work here';
       break;
     }
+    case 'microsocks':
+      if (!which('microsocks')) reason = 'microsocks not installed: apt-get install microsocks';
+      break;
     case 'nginx':
       if (!which('nginx')) reason = 'nginx not installed: apt-get install nginx-light';
       break;

@@ -19,6 +19,8 @@ export interface HttpGetOptions {
   maxRedirects?: number;
   signal?: AbortSignal;
   userAgent?: string;
+  /** The agent for a request (a SOCKS5 proxy's); default none (a fresh connection each time). */
+  agentFor?: (secure: boolean) => http.Agent;
 }
 
 export interface HttpGetResult {
@@ -77,7 +79,7 @@ export const nodeHttpGet: HttpGet = (url, opts) => {
       try {
         r = mod.request(target, {
           method: 'GET',
-          agent: false,
+          agent: opts.agentFor ? opts.agentFor(target.protocol === 'https:') : false,
           headers: {
             'user-agent': opts.userAgent ?? 'torrentkit',
             'accept-encoding': 'identity',

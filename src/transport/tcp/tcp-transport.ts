@@ -2,6 +2,7 @@
 import * as net from 'node:net';
 import { BtError } from '../../core/errors.js';
 import type { Connection, ConnectionHandlers, DialOptions, Listener, Transport } from '../types.js';
+import { socks5Connect, type TcpProxy } from '../socks5-connect.js';
 
 class TcpConnection implements Connection {
   readonly kind = 'tcp' as const;
@@ -14,9 +15,15 @@ class TcpConnection implements Connection {
   private closeErr: Error | undefined;
   private closeReported = false;
 
-  constructor(private readonly sock: net.Socket, readonly outgoing: boolean) {
-    this.remoteAddress = normalizeAddress(sock.remoteAddress ?? '');
-    this.remotePort = sock.remotePort ?? 0;
+  constructor(
+    private readonly sock: net.Socket,
+    readonly outgoing: boolean,
+    /** Through a proxy: the peer we asked for, and bytes that arrived with the proxy's reply. */
+    via?: { host: string; port: number; early: Uint8Array },
+  ) {
+    this.remoteAddress = via ? normalizeAddress(via.host) : normalizeAddress(sock.remoteAddress ?? '');
+    this.remotePort = via ? via.port : (sock.remotePort ?? 0);
+    if (via && via.early.length > 0) this.early.push(via.early);
     this.localPort = sock.localPort ?? 0;
     sock.setNoDelay(true);
     sock.on('data', (chunk: Buffer) => {
@@ -81,7 +88,11 @@ function normalizeAddress(a: string): string {
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
 
+  /** With `proxy`, outgoing connections go through that SOCKS5 proxy (CONNECT); listening is unchanged. */
+  constructor(private readonly proxy?: TcpProxy) {}
+
   dial(host: string, port: number, opts: DialOptions = {}): Promise<Connection> {
+    if (this.proxy) return this.dialViaProxy(this.proxy, host, port, opts);
     return new Promise((resolve, reject) => {
       if (opts.signal?.aborted) {
         reject(new BtError('ERR_ABORTED', 'dial aborted', { op: 'connect' }));
@@ -113,6 +124,14 @@ export class TcpTransport implements Transport {
       sock.once('error', onError);
       sock.once('connect', () => finish());
     });
+  }
+
+  /** Connect to the proxy, then CONNECT to host:port through it; the deadline covers both. */
+  private async dialViaProxy(proxy: TcpProxy, host: string, port: number, opts: DialOptions): Promise<Connection> {
+    const { socket, early } = await socks5Connect(proxy, host, port, opts);
+    const c = new TcpConnection(socket, true, { host, port, early });
+    socket.resume();
+    return c;
   }
 
   listen(host: string, port: number, onConnection: (c: Connection) => void): Promise<Listener> {
