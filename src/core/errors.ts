@@ -28,7 +28,9 @@ export type BtErrorCode =
   | 'ERR_NAT'
   | 'ERR_DHT'
   | 'ERR_METADATA'
-  | 'ERR_MSE';
+  | 'ERR_MSE'
+  /** A bug of the engine's own (an exception where none was expected), not anything a peer or the disk did. */
+  | 'ERR_INTERNAL';
 
 export type BtOp =
   | 'decode'

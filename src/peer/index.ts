@@ -1,4 +1,4 @@
-export { PeerConnection } from './peer-connection.js';
+export { PeerConnection, shapeError } from './peer-connection.js';
 export type { PeerHandler, PeerConnectionInit } from './peer-connection.js';
 export { performHandshake } from './handshake.js';
 export type { HandshakeResult, HandshakeOptions } from './handshake.js';

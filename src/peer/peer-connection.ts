@@ -1,7 +1,13 @@
 /**
- * PeerConnection (BEP 3 message loop, BEP 6 fast, BEP 10 extended): one handshaken peer over any
- * Connection. It frames and unframes messages, keeps the choke/interest flags, rates and activity
- * times; the torrent decides what to do with each message (handler callbacks, not events, on the hot path).
+ * PeerConnection (BEP 3 message framing, BEP 6 fast, BEP 10 extended): one handshaken peer over any Connection,
+ * as a pipe of whole messages. It frames and unframes them, refuses messages whose shape is wrong for the torrent
+ * (piece indices out of range, a bitfield of the wrong length, fast-extension messages from a peer without it),
+ * and keeps rates and activity times. Every other per-peer fact (choke and interest flags, what the peer has,
+ * its extensions) belongs to the torrent's PeerSession; the torrent decides what each message means (handler
+ * callbacks, not events, on the hot path).
+ *
+ * Errors: a message that cannot be decoded or has the wrong shape closes the peer as a protocol error. An
+ * exception thrown by the handler is the engine's own bug, not the peer's: it goes to `handler.onError`.
  */
 import type { Clock } from '../core/clock.js';
 import { BtError } from '../core/errors.js';
@@ -16,6 +22,8 @@ export interface PeerHandler {
   onMessage(peer: PeerConnection, msg: Message): void;
   onClose(peer: PeerConnection, reason: string): void;
   onDrain(peer: PeerConnection): void;
+  /** The handler threw while handling `msg`: a bug of ours. Absent: the peer is closed with the error. */
+  onError?(peer: PeerConnection, err: unknown, msg: Message): void;
 }
 
 export interface PeerConnectionInit {
@@ -24,6 +32,7 @@ export interface PeerConnectionInit {
   reserved: Uint8Array;
   /** The decoder used for the handshake, holding any bytes that followed it. */
   decoder: FrameDecoder;
+  /** Pieces in the torrent; 0 while the metadata is being fetched (then piece messages are not checked). */
   pieceCount: number;
   clock: Clock;
   handler: PeerHandler;
@@ -37,29 +46,13 @@ export class PeerConnection {
   readonly fast: boolean;
   readonly extended: boolean;
   readonly connectedAt: number;
-  readonly have: Bitfield;
-  readonly allowedFast = new Set<number>();
-
-  amChoking = true;
-  amInterested = false;
-  peerChoking = true;
-  peerInterested = false;
-  /** Set once the peer sent bitfield / have-all / have-none (or any message: then it has none). */
-  gotBitfield = false;
-  isSeed = false;
-  /** Extended handshake values. */
-  clientName: string | undefined;
-  maxRequests = 250;
-  extensions: Record<string, number> = {};
-  /** Slow-start floor for the pipeline while the rate estimate is young (0 once it ends). */
-  slowStart = 32;
+  readonly pieceCount: number;
 
   readonly down = new RateMeter(5);
   readonly up = new RateMeter(5);
   lastReceived: number;
   lastSent: number;
   lastPieceAt: number;
-  hashFailures = 0;
   private closed = false;
   private readonly decoder: FrameDecoder;
   private readonly clock: Clock;
@@ -74,7 +67,7 @@ export class PeerConnection {
     this.decoder = init.decoder;
     this.clock = init.clock;
     this.handler = init.handler;
-    this.have = new Bitfield(init.pieceCount);
+    this.pieceCount = init.pieceCount;
     this.connectedAt = this.lastReceived = this.lastSent = this.lastPieceAt = init.clock.now();
   }
 
@@ -97,21 +90,33 @@ export class PeerConnection {
     if (chunk.length > 0) this.lastReceived = this.clock.now();
     try {
       if (chunk.length > 0) this.decoder.push(chunk);
-      for (;;) {
+    } catch (e) {
+      return this.close(e instanceof Error ? `protocol error: ${e.message}` : 'protocol error');
+    }
+    for (;;) {
+      let msg: Message;
+      try {
         const m = this.decoder.next();
         if (m === null) break;
         if (m.kind !== 'message') throw new BtError('ERR_PROTOCOL', 'unexpected second handshake', { op: 'message' });
-        const msg = m.message;
-        if (msg.type === 'piece') {
-          const now = this.clock.now();
-          this.down.add(msg.block.length, now);
-          this.lastPieceAt = now;
-        }
-        this.handler.onMessage(this, msg);
-        if (this.closed) return;
+        msg = m.message;
+      } catch (e) {
+        return this.close(e instanceof Error ? `protocol error: ${e.message}` : 'protocol error');
       }
-    } catch (e) {
-      this.close(e instanceof Error ? `protocol error: ${e.message}` : 'protocol error');
+      const bad = this.pieceCount > 0 ? shapeError(msg, this.pieceCount, this.fast) : undefined;
+      if (bad !== undefined) return this.close(bad);
+      if (msg.type === 'piece') {
+        const now = this.clock.now();
+        this.down.add(msg.block.length, now);
+        this.lastPieceAt = now;
+      }
+      try {
+        this.handler.onMessage(this, msg);
+      } catch (e) {
+        if (this.handler.onError) this.handler.onError(this, e, msg);
+        else this.close(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (this.closed) return;
     }
   }
 
@@ -150,5 +155,26 @@ export class PeerConnection {
     this.closed = true;
     this.conn.close(false);
     this.handler.onClose(this, reason);
+  }
+}
+
+/**
+ * Why a message cannot be right for a torrent of `pieceCount` pieces (the reason the peer is closed with), or
+ * undefined. Requests are checked against piece sizes by the torrent, which knows them.
+ */
+export function shapeError(msg: Message, pieceCount: number, fast: boolean): string | undefined {
+  switch (msg.type) {
+    case 'bitfield':
+      return Bitfield.spareBitsClear(pieceCount, msg.bits) ? undefined : 'bitfield has the wrong length or spare bits set';
+    case 'have':
+      return msg.index < pieceCount ? undefined : `have for piece ${msg.index} out of range`;
+    case 'piece':
+      return msg.index < pieceCount ? undefined : 'piece index out of range';
+    case 'have-all':
+    case 'have-none':
+    case 'reject':
+      return fast ? undefined : `${msg.type} without the fast extension`;
+    default:
+      return undefined;
   }
 }
