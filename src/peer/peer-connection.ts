@@ -3,12 +3,10 @@
  * Connection. It frames and unframes messages, keeps the choke/interest flags, rates and activity
  * times; the torrent decides what to do with each message (handler callbacks, not events, on the hot path).
  */
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
+import type { Clock } from '../core/index.js';
+import { BtError } from '../core/index.js';
 import type { Connection } from '../transport/index.js';
-import { Bitfield } from '../util/bitfield.js';
-import { RateMeter } from '../util/rate.js';
-import { concatBytes, formatHostPort } from '../util/bytes.js';
+import { Bitfield, RateMeter, concatBytes, formatHostPort } from '../util/index.js';
 import type { Message } from '../wire/index.js';
 import { FrameDecoder, encodeMessage, encodePieceHeader, supportsExtended, supportsFast } from '../wire/index.js';
 
