@@ -2,8 +2,8 @@
  * BEP 3 bencoding: small typed accessors for validation code. Each returns undefined when the key is
  * absent and throws BtError (code ERR_BENCODE unless given, `field` set) when the value has the wrong type.
  */
-import { BtError } from '../core/errors.js';
-import type { BtErrorCode } from '../core/errors.js';
+import { BtError } from '../core/index.js';
+import type { BtErrorCode } from '../core/index.js';
 import { isBytes, isDict, isList } from './types.js';
 import type { BDict, BValue } from './types.js';
 

@@ -4,7 +4,7 @@
  * oversize string lengths (checked before any allocation), unsafe integers and nesting beyond maxDepth.
  * Unsorted keys are accepted. Byte strings are subarrays of the input (no copies).
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { bytesToLatin1 } from './latin1.js';
 import type { BDict, BValue, DecodeOptions } from './types.js';
 

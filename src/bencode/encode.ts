@@ -2,7 +2,7 @@
  * BEP 3 bencoding: encoder. Produces canonical output: dictionary keys sorted by raw bytes,
  * so encode(decode(x)) === x for any canonical x. JS strings are encoded as UTF-8 byte strings.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { isLatin1, latin1ToBytes } from './latin1.js';
 import type { BEncodable, BValue } from './types.js';
 

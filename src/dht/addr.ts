@@ -3,8 +3,8 @@
  * and "compact node info" (26 or 38 bytes). Addresses are strings in the form node:dgram reports them
  * (dotted quad; RFC 5952 lower-case compressed IPv6).
  */
-import { BtError } from '../core/errors.js';
-import { formatIPv6 } from '../util/bytes.js';
+import { BtError } from '../core/index.js';
+import { formatIPv6 } from '../util/index.js';
 
 export const ID_LENGTH = 20;
 export const COMPACT_PEER_V4 = 6;

@@ -5,7 +5,7 @@
  * inside a query that still has a transaction id is a `KrpcDecodeError` carrying it, so the node can answer
  * 203 (protocol error) or 204 (method unknown).
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { bdecode, bencode, isBytes, isDict, isList } from '../bencode/index.js';
 import type { BDict, BEncodable, BValue } from '../bencode/index.js';
 import { ID_LENGTH, decodeNodes, decodePeer, encodeNodes, encodePeer } from './addr.js';

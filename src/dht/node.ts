@@ -4,11 +4,9 @@
  * get_peers / announce_peer, keeps one routing table per address family, stores announced peers, and runs
  * iterative lookups for the engine (`getPeers`, `announce`, `findNode`). Time and randomness are injected.
  */
-import type { Clock, Timer } from '../core/clock.js';
-import type { Random } from '../core/random.js';
-import { BtError } from '../core/errors.js';
-import { TypedEmitter } from '../util/typed-emitter.js';
-import { toHex, fromHex } from '../util/bytes.js';
+import type { Clock, Timer, Random } from '../core/index.js';
+import { BtError } from '../core/index.js';
+import { TypedEmitter, toHex, fromHex } from '../util/index.js';
 import { ID_LENGTH, canonicalHost, isIPv6, isLocalAddress, parseIPv4, parseIPv6 } from './addr.js';
 import type { NodeInfo, PeerAddress } from './addr.js';
 import {

@@ -2,8 +2,7 @@
  * BEP 5 peer store: peers announced to us per info-hash, expiring after 30 minutes, bounded per info-hash
  * (oldest entry evicted) and in total (new info-hashes refused when full).
  */
-import type { Clock } from '../core/clock.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Random } from '../core/index.js';
 import { canonicalHost, isIPv6 } from './addr.js';
 import type { PeerAddress } from './addr.js';
 import { idKey } from './routing-table.js';

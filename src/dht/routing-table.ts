@@ -6,8 +6,7 @@
  * bad nodes are replaced first. BEP 42: a compliant newcomer may displace a non-compliant node (local addresses
  * are exempt). Buckets idle for 15 minutes are reported for refresh.
  */
-import type { Clock } from '../core/clock.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Random } from '../core/index.js';
 import { ID_LENGTH } from './addr.js';
 import type { NodeInfo } from './addr.js';
 import { isSecureNodeId } from './secure-id.js';

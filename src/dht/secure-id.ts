@@ -4,7 +4,7 @@
  * the id's last byte & 7. Loopback, private and link-local addresses are exempt.
  */
 import { ID_LENGTH, ipToBytes, isLocalAddress } from './addr.js';
-import type { Random } from '../core/random.js';
+import type { Random } from '../core/index.js';
 
 const V4_MASK = [0x03, 0x0f, 0x3f, 0xff];
 const V6_MASK = [0x01, 0x03, 0x07, 0x0f, 0x1f, 0x3f, 0x7f, 0xff];

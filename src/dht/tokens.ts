@@ -3,8 +3,7 @@
  * 5 minutes and the previous one is still accepted, so a token stays valid for 5 to 10 minutes.
  */
 import { createHash } from 'node:crypto';
-import type { Clock } from '../core/clock.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Random } from '../core/index.js';
 import { canonicalHost } from './addr.js';
 
 export const TOKEN_ROTATE_MS = 5 * 60_000;

@@ -14,6 +14,7 @@ import type { MagnetLink, Metainfo } from '../metainfo/types.js';
 import { parseMagnet, parseTorrent } from '../metainfo/index.js';
 import { bencode } from '../bencode/index.js';
 import { LsdService, createNodeMulticastSocket } from '../lsd/index.js';
+// eslint-disable-next-line no-restricted-imports -- TODO(issue 13): moves behind Deps.stateFiles
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConnectionManager, ListenManager } from '../peer/index.js';

@@ -11,7 +11,7 @@
  * null, never an exception. Pure: no I/O.
  */
 
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 
 export const LSD_PORT = 6771;
 export const LSD_GROUP_V4 = '239.192.152.143';

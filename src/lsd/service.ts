@@ -13,9 +13,8 @@
  *   ignored; the rest become onPeer(infoHashHex, source host, announced port). A flood is cut off at
  *   maxMessagesPerSecond.
  */
-import type { Clock, Timer } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Timer, Random } from '../core/index.js';
+import { BtError } from '../core/index.js';
 import { LSD_GROUP_V4, LSD_GROUP_V6, LSD_PORT, MAX_LSD_INFOHASHES, decodeLsdAnnounce, encodeLsdAnnounce } from './codec.js';
 
 export interface LsdEndpoint {

@@ -4,7 +4,7 @@
  * info-hash equals mktorrent's for the same content. BEP 12 announce-list is written only when there is more
  * than one tracker; BEP 19 url-list is a string for one URL, a list for several.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { bencode } from '../bencode/index.js';
 import type { BEncodable } from '../bencode/index.js';
 import { assertSafePathComponent } from './safe-path.js';

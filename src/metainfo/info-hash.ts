@@ -1,7 +1,7 @@
 /** BEP 3 info-hash: SHA-1 over the exact bencoded bytes of the `info` dictionary; hex / base32 forms (BEP 9). */
 import { createHash } from 'node:crypto';
-import { BtError } from '../core/errors.js';
-import { fromHex, toHex } from '../util/bytes.js';
+import { BtError } from '../core/index.js';
+import { fromHex, toHex } from '../util/index.js';
 
 export function sha1(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha1').update(data).digest());

@@ -2,8 +2,8 @@
  * BEP 9 magnet links: `magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=..&tr=..&x.pe=host:port&ws=..`.
  * Repeated and indexed (`tr.1=`) parameters are accepted; unknown parameters are ignored.
  */
-import { BtError } from '../core/errors.js';
-import { parseHostPort, toHex } from '../util/bytes.js';
+import { BtError } from '../core/index.js';
+import { parseHostPort, toHex } from '../util/index.js';
 import { parseInfoHash } from './info-hash.js';
 import type { MagnetLink, Metainfo } from './types.js';
 

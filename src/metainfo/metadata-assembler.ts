@@ -9,9 +9,9 @@
  * the hash does not match, the peers that contributed pieces are named (to be dropped) and banned from
  * this assembler, and everything restarts. The wire codec is src/wire/ut-metadata.ts.
  */
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import { toHex } from '../util/bytes.js';
+import type { Clock } from '../core/index.js';
+import { BtError } from '../core/index.js';
+import { toHex } from '../util/index.js';
 import { sha1 } from './info-hash.js';
 
 /** Size of every metadata piece but the last (BEP 9). */

@@ -3,8 +3,8 @@
  * BEP 19 url-list and BEP 27 private flag. Hybrid (BEP 52 v1+v2) torrents parse as v1; v2-only are refused.
  * Every validation failure is a BtError naming the failing field.
  */
-import { BtError } from '../core/errors.js';
-import { toHex } from '../util/bytes.js';
+import { BtError } from '../core/index.js';
+import { toHex } from '../util/index.js';
 import { bdecode, bdecodeTorrent, getBytes, getDict, getInt, getList, isBytes, isDict, isList, utf8Lossy, utf8OrUndefined } from '../bencode/index.js';
 import type { BDict, BValue } from '../bencode/index.js';
 import { assertSafePathComponent, isSafePathComponent } from './safe-path.js';

@@ -2,7 +2,7 @@
  * BEP 3 file paths: every `name` and `path` component must be a single, relative, harmless path segment.
  * Rejected (BtError ERR_UNSAFE_PATH): empty, `.`, `..`, containing `/`, `\` or NUL, a Windows drive (`C:`).
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 
 /** Why a path component is unsafe, or undefined when it is safe. */
 export function unsafeComponentReason(c: string): string | undefined {

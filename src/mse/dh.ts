@@ -7,8 +7,8 @@
  * 160-bit random integer, as in every current implementation. Arithmetic is BigInt square-and-multiply
  * (about 0.6 ms per exponentiation on a laptop core; no I/O).
  */
-import { BtError } from '../core/errors.js';
-import type { Random } from '../core/random.js';
+import { BtError } from '../core/index.js';
+import type { Random } from '../core/index.js';
 
 /** The MSE prime (768 bits). */
 export const MSE_PRIME = BigInt(

@@ -18,11 +18,10 @@
  * the inner connection in order as they come back; writableLength counts them meanwhile, write() returns
  * false above WRITE_HIGH_WATER (and onDrain follows), and close(true) waits for them.
  */
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import type { Random } from '../core/random.js';
-import type { Connection, ConnectionHandlers, TransportKind } from '../transport/types.js';
-import { concatBytes } from '../util/bytes.js';
+import type { Clock, Random } from '../core/index.js';
+import { BtError } from '../core/index.js';
+import type { Connection, ConnectionHandlers, TransportKind } from '../transport/index.js';
+import { concatBytes } from '../util/index.js';
 import { classifyFirstBytes } from './detect.js';
 import { MseInitiator, MseReceiver } from './handshake.js';
 import type { MseMethod, MsePolicy, MseReceiverOptions, MseResult } from './handshake.js';

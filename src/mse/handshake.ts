@@ -30,8 +30,8 @@
  * PadD of 0..512 bytes from the peer.
  */
 import { createHash } from 'node:crypto';
-import { BtError } from '../core/errors.js';
-import type { Random } from '../core/random.js';
+import { BtError } from '../core/index.js';
+import type { Random } from '../core/index.js';
 import { DH_KEY_BYTES, DhKeyPair } from './dh.js';
 import { Rc4 } from './rc4.js';
 

@@ -45,3 +45,5 @@ export type {
   MseIncomingResult,
   DetectedConnection,
 } from './encrypted-connection.js';
+export { Rc4Channel, Rc4Offload, acquireRc4Offload, currentRc4Offload } from './offload.js';
+export type { Rc4Callback, Rc4OffloadOptions, Rc4OffloadLease } from './offload.js';

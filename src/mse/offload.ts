@@ -23,7 +23,7 @@
  * for its lifetime and releases it on dispose); EncryptedConnection uses it while any lease is held.
  */
 import { Worker } from 'node:worker_threads';
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { DATA_CAPACITY, DATA_OFFSET, RC4_WASM_BYTES, STATE_OFFSET } from './rc4-wasm.js';
 import { RC4_STATE_BYTES } from './rc4.js';
 import type { Rc4 } from './rc4.js';

@@ -3,8 +3,8 @@
  * cap enforced while streaming, aborts; no redirects (an IGD has no reason to redirect).
  */
 import * as http from 'node:http';
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
+import type { Clock } from '../core/index.js';
+import { BtError } from '../core/index.js';
 import type { NatHttp, NatHttpResponse } from './types.js';
 
 export function nodeNatHttp(clock: Clock): NatHttp {

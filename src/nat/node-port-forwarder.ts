@@ -1,6 +1,5 @@
 /** A PortForwarder wired to Node: dgram sockets, node:http, /proc/net/route, NodeClock, NodeRandom. */
-import { NodeClock } from '../core/node-clock.js';
-import { NodeRandom } from '../core/node-random.js';
+import { NodeClock, NodeRandom } from '../core/index.js';
 import { nodeNatHttp } from './node-http.js';
 import { procNetRouteGateway } from './node-route.js';
 import { nodeNatUdp } from './node-udp.js';

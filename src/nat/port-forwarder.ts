@@ -6,12 +6,9 @@
  * With no gateway it reports one quiet status ('no gateway found') and looks again much later: no error
  * storm. Time, randomness, sockets, HTTP and the default-route lookup are injected.
  */
-import type { Clock, Timer } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { NullLogger } from '../core/logger.js';
-import type { Random } from '../core/random.js';
-import { TypedEmitter } from '../util/typed-emitter.js';
+import type { Clock, Timer, Logger, Random } from '../core/index.js';
+import { BtError, NullLogger } from '../core/index.js';
+import { TypedEmitter } from '../util/index.js';
 import { reportExternalAddress } from './classify.js';
 import type { ExternalAddressReport } from './classify.js';
 import { NatPmpClient } from './natpmp/client.js';

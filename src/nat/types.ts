@@ -3,8 +3,8 @@
  * default-gateway lookup) that the UPnP and NAT-PMP/PCP clients use. Node implementations live in
  * node-*.ts files beside this one; tests inject fakes.
  */
-import { BtError } from '../core/errors.js';
-import type { BtOp } from '../core/errors.js';
+import { BtError } from '../core/index.js';
+import type { BtOp } from '../core/index.js';
 
 export type NatProtocol = 'tcp' | 'udp';
 export type NatMethod = 'upnp' | 'natpmp' | 'pcp';

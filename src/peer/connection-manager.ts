@@ -3,12 +3,9 @@
  * the handshake, and hands finished connections to their torrent. Fed by addPeer (and later trackers,
  * DHT, PEX, LSD) through each torrent's candidate list.
  */
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Logger, Random } from '../core/index.js';
 import type { Connection, Transport } from '../transport/index.js';
-import type { Handshake } from '../wire/index.js';
-import type { FrameDecoder } from '../wire/index.js';
+import type { Handshake, FrameDecoder } from '../wire/index.js';
 import { dialAndHandshake } from './encryption.js';
 import type { ConnectionEncryption, EncryptionType } from './encryption.js';
 

@@ -8,9 +8,8 @@
  *   'rc4-header' MSE handshake (which hides the info-hash), then plaintext (crypto_select 0x01)
  *   'plaintext'  a plain BitTorrent handshake, no MSE
  */
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Random } from '../core/index.js';
+import { BtError } from '../core/index.js';
 import { EncryptedConnection, detectIncoming, mseIncoming, mseOutgoing } from '../mse/index.js';
 import type { MseMethod, MsePolicy } from '../mse/index.js';
 import type { Connection, Transport } from '../transport/index.js';

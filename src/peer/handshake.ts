@@ -2,10 +2,10 @@
  * BEP 3 handshake over a fresh Connection, for both directions. Incoming connections are routed by the
  * info-hash of the peer's handshake before we answer with ours.
  */
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
+import type { Clock } from '../core/index.js';
+import { BtError } from '../core/index.js';
 import type { Connection } from '../transport/index.js';
-import { equalBytes, toHex } from '../util/bytes.js';
+import { equalBytes, toHex } from '../util/index.js';
 import type { Handshake } from '../wire/index.js';
 import { FrameDecoder, encodeHandshake } from '../wire/index.js';
 

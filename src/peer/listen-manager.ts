@@ -2,11 +2,9 @@
  * ListenManager: accepts connections on every configured endpoint, reads the handshake, routes it by
  * info-hash to the torrent that wants it, and answers with ours.
  */
-import type { Clock } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Logger, Random } from '../core/index.js';
 import type { Connection, Listener, Transport } from '../transport/index.js';
-import { parseHostPort } from '../util/bytes.js';
+import { parseHostPort } from '../util/index.js';
 import type { DialTarget } from './connection-manager.js';
 import { acceptAndHandshake } from './encryption.js';
 import type { EncryptionType } from './encryption.js';

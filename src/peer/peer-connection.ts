@@ -9,12 +9,10 @@
  * Errors: a message that cannot be decoded or has the wrong shape closes the peer as a protocol error. An
  * exception thrown by the handler is the engine's own bug, not the peer's: it goes to `handler.onError`.
  */
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
+import type { Clock } from '../core/index.js';
+import { BtError } from '../core/index.js';
 import type { Connection } from '../transport/index.js';
-import { Bitfield } from '../util/bitfield.js';
-import { RateMeter } from '../util/rate.js';
-import { concatBytes, formatHostPort } from '../util/bytes.js';
+import { Bitfield, RateMeter, concatBytes, formatHostPort } from '../util/index.js';
 import type { Message } from '../wire/index.js';
 import { FrameDecoder, encodeMessage, encodePieceHeader, supportsExtended, supportsFast } from '../wire/index.js';
 

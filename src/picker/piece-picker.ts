@@ -3,8 +3,8 @@
  * Pure bookkeeping: no I/O, no timers; time comes in as `nowMs`, randomness from the injected Random.
  * See NOTES.md beside this file for the algorithm.
  */
-import type { Random } from '../core/random.js';
-import { Bitfield } from '../util/bitfield.js';
+import type { Random } from '../core/index.js';
+import { Bitfield } from '../util/index.js';
 import { RarityIndex } from './rarity-index.js';
 
 export interface BlockRequest {

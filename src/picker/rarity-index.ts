@@ -10,7 +10,7 @@
  * The index does not own availability: it reads the shared `avail` array, and the caller tells it about
  * every change of a member's count (incremented / decremented) after writing the new value.
  */
-import type { Random } from '../core/random.js';
+import type { Random } from '../core/index.js';
 
 export class RarityIndex {
   /** Pieces in the index, grouped by availability (ascending). */

@@ -4,11 +4,10 @@
  * reading. `concurrency` lanes each take the next piece in order, so reads stay sequential while hashing
  * (off-thread) overlaps with the next reads; memory in flight is about concurrency x pieceLength.
  */
-import { BtError } from '../core/errors.js';
-import { pieceHash, pieceSize } from '../metainfo/types.js';
-import type { TorrentInfo } from '../metainfo/types.js';
-import { Bitfield } from '../util/bitfield.js';
-import { equalBytes } from '../util/bytes.js';
+import { BtError } from '../core/index.js';
+import { pieceHash, pieceSize } from '../metainfo/index.js';
+import type { TorrentInfo } from '../metainfo/index.js';
+import { Bitfield, equalBytes } from '../util/index.js';
 import type { Hasher, PieceStorage } from './types.js';
 
 const DEFAULT_BYTES_IN_FLIGHT = 4 * 1024 * 1024;

@@ -14,7 +14,7 @@ import type { Hash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { autoPieceLength, buildTorrent, parseTorrent } from '../metainfo/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import type { Hasher } from './types.js';
 
 // Dynamic import() works whether the eval'd source runs as CommonJS (the default) or as an ES module

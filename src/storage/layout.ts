@@ -3,9 +3,9 @@
  * pieces. `PieceLayout` precomputes the non-empty files once, so each lookup is one binary search plus a walk
  * over the files a range actually touches. Zero-length files never get spans. Pure: no I/O.
  */
-import { BtError } from '../core/errors.js';
-import type { BtOp } from '../core/errors.js';
-import type { TorrentInfo } from '../metainfo/types.js';
+import { BtError } from '../core/index.js';
+import type { BtOp } from '../core/index.js';
+import type { TorrentInfo } from '../metainfo/index.js';
 
 /** A contiguous run of bytes inside one file. */
 export interface FileSpan {

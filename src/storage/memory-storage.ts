@@ -3,9 +3,9 @@
  * write (or ensureFiles) and has a size (the highest byte written + 1); reads past a file's size reject with
  * ERR_STORAGE; operations after close() reject with ERR_CLOSED.
  */
-import { BtError } from '../core/errors.js';
-import type { BtOp } from '../core/errors.js';
-import type { TorrentInfo } from '../metainfo/types.js';
+import { BtError } from '../core/index.js';
+import type { BtOp } from '../core/index.js';
+import type { TorrentInfo } from '../metainfo/index.js';
 import { PieceLayout } from './layout.js';
 import type { PieceStorage } from './types.js';
 

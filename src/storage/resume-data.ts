@@ -16,10 +16,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BtError } from '../core/errors.js';
-import type { TorrentInfo } from '../metainfo/types.js';
-import { Bitfield } from '../util/bitfield.js';
-import { toHex } from '../util/bytes.js';
+import { BtError } from '../core/index.js';
+import type { TorrentInfo } from '../metainfo/index.js';
+import { Bitfield, toHex } from '../util/index.js';
 import { PieceLayout } from './layout.js';
 
 const VERSION = 1;

@@ -3,7 +3,7 @@
  * http, https and udp; tests and users can register more (or replace one). An unknown scheme gives
  * ERR_UNSUPPORTED, which the TrackerManager reports once and skips.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import type { Tracker } from './types.js';
 
 export type TrackerCreator = (url: string) => Tracker;

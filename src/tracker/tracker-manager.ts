@@ -13,9 +13,8 @@
  *   tracker that answers after the download finished (never if it was complete at start); `stopped` goes, on
  *   stop, to every tracker that got `started`, bounded in time.
  */
-import type { Clock, Timer } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import type { Random } from '../core/random.js';
+import type { Clock, Timer, Random } from '../core/index.js';
+import { BtError } from '../core/index.js';
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse, ScrapeResponse, Tracker, TrackerPeer } from './types.js';
 
 export type TrackerState = 'idle' | 'announcing' | 'working' | 'failed' | 'unsupported';

@@ -4,7 +4,7 @@
  * listens on each). The uTP side exists only once the engine's shared UDP socket is open, so it is looked up
  * at each dial.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import type { Connection, DialOptions, Listener, Transport } from './types.js';
 
 export type TransportChoice = 'tcp' | 'utp';

@@ -1,3 +1,12 @@
 export type { Connection, ConnectionHandlers, DialOptions, Listener, Transport, TransportKind } from './types.js';
 export { TcpTransport } from './tcp/tcp-transport.js';
 export { memoryPair } from './memory/memory-transport.js';
+export { DualTransport } from './dual-transport.js';
+export type { DualTransportOptions, TransportChoice } from './dual-transport.js';
+export { NodeUdpMux, normalizeUdpAddress } from './udp/udp-mux.js';
+export type { UdpHandler, UdpMux, UdpMuxStats } from './udp/udp-mux.js';
+export { Socks5Client, encodeConnect, parseSocks5Url } from './socks5.js';
+export type { Socks5Target, Socks5Credentials, Socks5Step } from './socks5.js';
+export { socks5Connect, socks5Agent } from './socks5-connect.js';
+export type { TcpProxy, Socks5Connected } from './socks5-connect.js';
+export * from './utp/index.js';

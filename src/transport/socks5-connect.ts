@@ -7,7 +7,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { Socks5Client, type Socks5Credentials } from './socks5.js';
 
 /** A SOCKS5 proxy for outgoing connections. */

@@ -4,7 +4,7 @@
  * bytes that arrived after the proxy's reply: they belong to the tunnelled stream) or failed, with the reason.
  * Only CONNECT. Pure: no I/O.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 
 export interface Socks5Target {
   /** An IPv4 or IPv6 literal, or a host name (sent to the proxy to resolve). */

@@ -6,8 +6,8 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Clock, Timer } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
+import type { Clock, Timer } from '../core/index.js';
+import { BtError } from '../core/index.js';
 
 export interface RangeFetchOptions {
   /** Deadline for the whole request (ms). */

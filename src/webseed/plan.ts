@@ -6,8 +6,8 @@
  * torrent URL + '/' (when missing) + name + '/' + the file's path, each component percent-encoded (libtorrent
  * does the same). Pad files (BEP 47) are never requested: their bytes are zeros.
  */
-import { fileSlices } from '../metainfo/layout.js';
-import type { TorrentInfo } from '../metainfo/types.js';
+import { fileSlices } from '../metainfo/index.js';
+import type { TorrentInfo } from '../metainfo/index.js';
 
 export interface RangeRequest {
   /** The file's URL (undefined for a pad file: fill with zeros). */

@@ -5,7 +5,7 @@
  */
 import { bdecodePrefix, bencode, isBytes, isDict, utf8Lossy } from '../bencode/index.js';
 import type { BDict, BValue } from '../bencode/index.js';
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 
 export interface ExtendedHandshake {
   /** Extension name → the extended message id the sender wants to receive it on (0 = disabled). */

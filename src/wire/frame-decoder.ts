@@ -9,7 +9,7 @@
  * frame is awaited. Drain with next() after each push(): then at most maxMessageLength + one chunk is
  * ever buffered.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { checkProtocolHeader, decodeHandshake, decodeHandshakeHead, HANDSHAKE_HEAD_LENGTH, HANDSHAKE_LENGTH } from './handshake.js';
 import type { HandshakeHead } from './handshake.js';
 import { decodeMessage, KEEP_ALIVE } from './messages.js';

@@ -3,7 +3,7 @@
  * Reserved-bit helpers for BEP 10 (extension protocol), BEP 6 (fast extension) and BEP 5 (DHT port),
  * plus peer-id helpers (BEP 20 conventions: Azureus-style and Shadow-style client prefixes).
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import type { Handshake } from './types.js';
 
 export const PROTOCOL = 'BitTorrent protocol';

@@ -3,7 +3,7 @@
  * (ids 0x0D-0x11) and BEP 10 extension protocol (id 20 + extended message id byte).
  * Frames are `<length u32 BE><id u8><payload>`; keep-alive is a zero length.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import type { Message, MessageType } from './types.js';
 
 export const MessageId = {

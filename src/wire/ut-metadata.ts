@@ -11,8 +11,8 @@
  */
 import { bdecodePrefix, bencode, isDict } from '../bencode/index.js';
 import type { BDict, BValue } from '../bencode/index.js';
-import { BtError } from '../core/errors.js';
-import { concatBytes } from '../util/bytes.js';
+import { BtError } from '../core/index.js';
+import { concatBytes } from '../util/index.js';
 import { DEFAULT_MAX_METADATA_SIZE, METADATA_PIECE_SIZE, checkMetadataSize, metadataPieceCount, metadataPieceLength } from '../metainfo/index.js';
 
 export { DEFAULT_MAX_METADATA_SIZE, METADATA_PIECE_SIZE, checkMetadataSize, metadataPieceCount, metadataPieceLength };

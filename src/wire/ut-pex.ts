@@ -12,9 +12,9 @@
  */
 import { bdecodePrefix, bencode, isBytes, isDict } from '../bencode/index.js';
 import type { BDict, BEncodable, BValue } from '../bencode/index.js';
-import type { Clock } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import { formatIPv6 } from '../util/bytes.js';
+import type { Clock } from '../core/index.js';
+import { BtError } from '../core/index.js';
+import { formatIPv6 } from '../util/index.js';
 
 /** BEP 11 flag bits of `added.f` / `added6.f`. */
 export const PexFlags = {

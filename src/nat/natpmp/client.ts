@@ -7,10 +7,8 @@
  * probe() decides the protocol: PCP ANNOUNCE first (when allowed); a version-0 reply or UNSUPP_VERSION means
  * "NAT-PMP only", and the client then speaks NAT-PMP.
  */
-import type { Clock, Timer } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import type { Random } from '../../core/random.js';
+import type { Clock, Timer, Logger, Random } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
 import { NatError } from '../types.js';
 import type { NatProtocol, NatUdpFactory, NatUdpSocket } from '../types.js';
 import {

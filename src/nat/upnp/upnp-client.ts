@@ -3,9 +3,8 @@
  * root description fetched with bounded size and time, and the WAN*Connection actions a BitTorrent client
  * needs (AddPortMapping, DeletePortMapping, GetExternalIPAddress, GetSpecificPortMappingEntry).
  */
-import type { Clock, Timer } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
+import type { Clock, Timer, Logger } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
 import { NatError } from '../types.js';
 import type { NatHttp, NatProtocol, NatUdpFactory } from '../types.js';
 import { parseDeviceDescription } from './description.js';

@@ -3,11 +3,11 @@
  * reply parsing (pure, no I/O). Binary query values are percent-encoded byte by byte; replies are checked
  * field by field, and nothing a tracker sends (bogus intervals, odd peer lists, huge lists) is trusted blindly.
  */
-import { BtError } from '../../core/errors.js';
+import { BtError } from '../../core/index.js';
 import { bdecodePrefix, bytesToLatin1, isBytes, isDict, isList, latin1ToBytes, utf8Lossy } from '../../bencode/index.js';
 import type { BDict, BValue } from '../../bencode/index.js';
 import type { AnnounceRequest, AnnounceResponse, ScrapeResponse, TrackerPeer } from '../types.js';
-import { formatIPv6 } from '../../util/bytes.js';
+import { formatIPv6 } from '../../util/index.js';
 
 /** At most this many peers are kept from one reply (compact, dictionary and `peers6` together). */
 export const MAX_PEERS_PER_REPLY = 2000;

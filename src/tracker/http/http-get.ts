@@ -5,8 +5,8 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Clock, Timer } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
+import type { Clock, Timer } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
 import { utf8Lossy } from '../../bencode/index.js';
 
 export interface HttpGetOptions {

@@ -3,8 +3,8 @@
  * injected `HttpGet` (node:http by default), parses the reply and keeps the `tracker id` the tracker gave us,
  * sending it back on later announces.
  */
-import type { Clock } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
+import type { Clock } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
 import type { AnnounceRequest, AnnounceResponse, ScrapeResponse, Tracker } from '../types.js';
 import { buildAnnounceUrl, buildScrapeUrl, parseAnnounceResponse, parseScrapeResponse, scrapeUrlFor } from './codec.js';
 import { DEFAULT_HTTP_MAX_BYTES, DEFAULT_HTTP_MAX_REDIRECTS, DEFAULT_HTTP_TIMEOUT_MS, nodeHttpGet, textSnippet } from './http-get.js';

@@ -4,9 +4,8 @@
  * connection id for one minute, retransmits after 15 * 2^n seconds (n = 0..maxRetries) and matches replies
  * by transaction id.
  */
-import type { Clock, Timer } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
-import type { Random } from '../../core/random.js';
+import type { Clock, Timer, Random } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
 import type { UdpAnnounceRequest, UdpResponse } from './codec.js';
 import { decodeResponse, encodeAnnounceRequest, encodeConnectRequest, encodeScrapeRequest } from './codec.js';
 

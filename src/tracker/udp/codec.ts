@@ -3,8 +3,8 @@
  * the transaction state machine and the socket live above this file.
  * All integers are big-endian. The 64-bit counters are written from JS numbers (safe up to 2^53).
  */
-import { BtError } from '../../core/errors.js';
-import { formatIPv6 } from '../../util/bytes.js';
+import { BtError } from '../../core/index.js';
+import { formatIPv6 } from '../../util/index.js';
 
 export const UDP_PROTOCOL_ID = 0x41727101980n;
 

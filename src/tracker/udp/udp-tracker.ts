@@ -2,10 +2,9 @@
  * A `Tracker` for udp:// URLs: resolves the host once per announce (cached for a while), registers on the
  * engine's shared UDP socket for datagrams from that address, and runs the BEP 15 state machine.
  */
-import type { Clock } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
-import type { Random } from '../../core/random.js';
-import type { UdpMux } from '../../transport/udp/udp-mux.js';
+import type { Clock, Random } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
+import type { UdpMux } from '../../transport/index.js';
 import type { AnnounceRequest, AnnounceResponse, ScrapeResponse, Tracker } from '../types.js';
 import { UdpTrackerClient } from './client.js';
 

@@ -1,6 +1,6 @@
 /** TCP transport (BEP 3 over TCP): a thin node:net adapter behind the Connection interface. */
 import * as net from 'node:net';
-import { BtError } from '../../core/errors.js';
+import { BtError } from '../../core/index.js';
 import type { Connection, ConnectionHandlers, DialOptions, Listener, Transport } from '../types.js';
 import { socks5Connect, type TcpProxy } from '../socks5-connect.js';
 

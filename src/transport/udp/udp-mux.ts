@@ -6,7 +6,7 @@
 import * as dgram from 'node:dgram';
 import * as dns from 'node:dns';
 import { isIP } from 'node:net';
-import { BtError } from '../../core/errors.js';
+import { BtError } from '../../core/index.js';
 
 /** Returns true when it consumed the datagram; handlers are asked in registration order. */
 export type UdpHandler = (data: Uint8Array, host: string, port: number) => boolean;

@@ -17,7 +17,7 @@
  * the header's `extension` byte and 0 ends the chain. The SACK bitmask covers ack_nr+2, ack_nr+3, ...; bit i of
  * the mask (byte i >> 3, bit i & 7, least significant first) stands for ack_nr + 2 + i.
  */
-import { BtError } from '../../core/errors.js';
+import { BtError } from '../../core/index.js';
 
 export const ST_DATA = 0;
 export const ST_FIN = 1;

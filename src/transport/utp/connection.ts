@@ -15,8 +15,8 @@
  * by reference until packetised, then copied once into the packet, which is kept for retransmission until
  * acknowledged. Both the reorder buffer and the retransmission ring are bounded.
  */
-import type { Clock, Timer } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
+import type { Clock, Timer } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
 import type { Connection, ConnectionHandlers } from '../types.js';
 import {
   EXT_SACK,

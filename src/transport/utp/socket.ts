@@ -9,10 +9,17 @@
  *   bounded, quickly expiring entries and never reaches the engine);
  * - malformed packets (bad extension chain, SACK too long) are counted and dropped.
  */
-import type { Clock } from '../../core/clock.js';
-import type { Random } from '../../core/random.js';
-import { ST_RESET, ST_SYN, decodePacketInto, looksLikeUtp, newPacket, type UtpPacket, writeHeader } from './codec.js';
-import { HEADER_SIZE } from './codec.js';
+import type { Clock, Random } from '../../core/index.js';
+import {
+  ST_RESET,
+  ST_SYN,
+  decodePacketInto,
+  looksLikeUtp,
+  newPacket,
+  type UtpPacket,
+  writeHeader,
+  HEADER_SIZE,
+} from './codec.js';
 import { UtpConnection, type UtpConnectionOptions } from './connection.js';
 
 /** Per-connection settings a socket passes on (everything but identity and wiring). */

@@ -3,9 +3,8 @@
  * listens over uTP exactly like TCP. All protocol work is in UtpSocket / UtpConnection (pure); this file only
  * wires them to the mux and turns connection setup into promises.
  */
-import type { Clock } from '../../core/clock.js';
-import { BtError } from '../../core/errors.js';
-import type { Random } from '../../core/random.js';
+import type { Clock, Random } from '../../core/index.js';
+import { BtError } from '../../core/index.js';
 import type { Connection, DialOptions, Listener, Transport } from '../types.js';
 import type { UdpMux } from '../udp/udp-mux.js';
 import type { UtpConnection } from './connection.js';
