@@ -3,7 +3,7 @@
  * back-off, and the addresses it will never dial again (banned, or ourselves). Bounded: a hostile source cannot
  * grow it past MAX_CANDIDATES. Pure: the caller passes the time.
  */
-import { formatHostPort } from '../util/bytes.js';
+import { formatHostPort } from '../util/index.js';
 import type { PeerSource } from './types.js';
 
 /** Addresses kept to dial (from trackers, PEX, ...): bounded so a hostile source can't grow it without limit. */

@@ -10,7 +10,7 @@
  * - Peers that are not interested (and seeds) never take a slot.
  * Deterministic under a SeededRandom: the input order of `peers` does not matter.
  */
-import type { Random } from '../core/random.js';
+import type { Random } from '../core/index.js';
 
 export interface ChokeCandidate {
   id: string;

@@ -3,8 +3,8 @@
  * minutes; while lookups find nobody, again after 5 s doubling up to that period. The torrent's `nodes` are
  * pinged once.
  */
-import type { Clock, Timer } from '../core/clock.js';
-import type { Logger } from '../core/logger.js';
+import type { Clock, Timer } from '../core/index.js';
+import type { Logger } from '../core/index.js';
 import type { TorrentDht } from './types.js';
 
 export const DHT_ANNOUNCE_INTERVAL_MS = 15 * 60_000;

@@ -4,11 +4,11 @@
  * over them: what peers have (bitfield, have), our interest, blocks in, pieces verified or failed, completion.
  * The modes decide when any of it runs; this is the how.
  */
-import type { PieceStorage } from '../storage/types.js';
+import type { PieceStorage } from '../storage/index.js';
 import { PiecePicker } from '../picker/index.js';
-import { Bitfield } from '../util/bitfield.js';
+import { Bitfield } from '../util/index.js';
 import type { Message } from '../wire/index.js';
-import { usableWebSeed } from '../webseed/plan.js';
+import { usableWebSeed } from '../webseed/index.js';
 import { banReason, blameWeight, shouldBan } from './hash-blame.js';
 import { SeedingMode } from './modes/active.js';
 import type { PeerSession } from './peer-session.js';

@@ -3,9 +3,9 @@
  * metadata size, BEP 21 upload_only), reading the peer's, and the two extension protocols: ut_metadata (BEP 9;
  * serving the info dictionary, bounded; fetching goes to the MetadataFetch) and ut_pex (BEP 11).
  */
-import type { Clock } from '../core/clock.js';
-import type { Metainfo } from '../metainfo/types.js';
-import { TokenBucket } from '../util/token-bucket.js';
+import type { Clock } from '../core/index.js';
+import type { Metainfo } from '../metainfo/index.js';
+import { TokenBucket } from '../util/index.js';
 import {
   METADATA_PIECE_SIZE,
   PexFlags,

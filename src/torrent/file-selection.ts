@@ -4,11 +4,11 @@
  * highest priority of the files it touches, so the bytes of a skipped file that share a piece with a wanted one
  * are downloaded too.
  */
-import { BtError } from '../core/errors.js';
+import { BtError } from '../core/index.js';
 import { filePieceRange } from '../metainfo/index.js';
-import type { TorrentInfo } from '../metainfo/types.js';
-import { pieceSize } from '../metainfo/types.js';
-import type { Bitfield } from '../util/bitfield.js';
+import type { TorrentInfo } from '../metainfo/index.js';
+import { pieceSize } from '../metainfo/index.js';
+import type { Bitfield } from '../util/index.js';
 import type { FileStatus } from './types.js';
 
 export const PRIORITY_SKIP = 0;

@@ -3,7 +3,7 @@
  * 16 KiB pieces through a MetadataAssembler (bounded by maxMetadataSize). Peers whose pieces fail the info-hash
  * are banned and a fresh assembler starts with whoever is left (the size may have been the lie).
  */
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../core/index.js';
 import { MetadataAssembler } from '../metainfo/index.js';
 import { encodeUtMetadata } from '../wire/index.js';
 import type { PeerSession } from './peer-session.js';

@@ -6,8 +6,8 @@
  */
 import type { ConnectionEncryption, PeerConnection } from '../peer/index.js';
 import type { BlockRequest, PickerPeer } from '../picker/index.js';
-import { Bitfield } from '../util/bitfield.js';
-import type { TokenBucket } from '../util/token-bucket.js';
+import { Bitfield } from '../util/index.js';
+import type { TokenBucket } from '../util/index.js';
 import type { Message, PexTracker } from '../wire/index.js';
 import type { PeerSource } from './types.js';
 

@@ -3,11 +3,11 @@
  * ourselves, duplicates). Building the PeerConnection pipe and its PeerSession happens here; what the session
  * then says and does is the torrent's mode's business.
  */
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../core/index.js';
 import type { ConnectionEncryption, PeerHandler } from '../peer/index.js';
 import { PeerConnection } from '../peer/index.js';
 import type { Connection } from '../transport/index.js';
-import { equalBytes, formatHostPort } from '../util/bytes.js';
+import { equalBytes, formatHostPort } from '../util/index.js';
 import type { FrameDecoder, Handshake } from '../wire/index.js';
 import { supportsDht } from '../wire/index.js';
 import type { CandidatePool } from './candidate-pool.js';

@@ -4,10 +4,10 @@
  * new requests wait while it is spent, so a slow disk or hasher slows the download instead of growing memory.
  * Buffers are recycled through a small pool.
  */
-import type { TorrentInfo } from '../metainfo/types.js';
-import { pieceHash, pieceSize } from '../metainfo/types.js';
-import type { Hasher, PieceStorage } from '../storage/types.js';
-import { equalBytes } from '../util/bytes.js';
+import type { TorrentInfo } from '../metainfo/index.js';
+import { pieceHash, pieceSize } from '../metainfo/index.js';
+import type { Hasher, PieceStorage } from '../storage/index.js';
+import { equalBytes } from '../util/index.js';
 
 export interface AssemblerEvents {
   /** The piece matched its hash and is on disk. */

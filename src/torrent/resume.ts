@@ -2,11 +2,11 @@
  * Fast resume glue: which pieces are on disk at a start (trusting resume data for files unchanged since it was
  * saved), and saving it. The file format and the trust rules are storage/resume-data.ts.
  */
-import type { Logger } from '../core/logger.js';
-import type { TorrentInfo } from '../metainfo/types.js';
-import type { Hasher, PieceStorage } from '../storage/types.js';
+import type { Logger } from '../core/index.js';
+import type { TorrentInfo } from '../metainfo/index.js';
+import type { Hasher, PieceStorage } from '../storage/index.js';
 import { checkPieces, loadResume, saveResume } from '../storage/index.js';
-import type { Bitfield } from '../util/bitfield.js';
+import type { Bitfield } from '../util/index.js';
 
 /**
  * Which pieces are on disk already. With resume data (`file`) whose files are unchanged since it was saved, only the

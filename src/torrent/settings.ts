@@ -1,10 +1,10 @@
 /** EngineSettings: one frozen, flat, fully defaulted object, validated on the way in. */
-import { BtError } from '../core/errors.js';
-import { parseHostPort } from '../util/bytes.js';
-import { parseSocks5Url } from '../transport/socks5.js';
-import { ENCRYPTION_TYPES } from '../peer/encryption.js';
-import type { EncryptionType } from '../peer/encryption.js';
-import type { NatMethod } from '../nat/types.js';
+import { BtError } from '../core/index.js';
+import { parseHostPort } from '../util/index.js';
+import { parseSocks5Url } from '../transport/index.js';
+import { ENCRYPTION_TYPES } from '../peer/index.js';
+import type { EncryptionType } from '../peer/index.js';
+import type { NatMethod } from '../nat/index.js';
 
 const NAT_METHODS: readonly NatMethod[] = ['upnp', 'natpmp', 'pcp'];
 

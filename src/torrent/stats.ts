@@ -1,6 +1,6 @@
 /** A torrent's figures as the API shows them (pure functions of its state). */
-import type { TorrentInfo } from '../metainfo/types.js';
-import { pieceSize } from '../metainfo/types.js';
+import type { TorrentInfo } from '../metainfo/index.js';
+import { pieceSize } from '../metainfo/index.js';
 import type { PiecePicker } from '../picker/index.js';
 import type { PeerSession } from './peer-session.js';
 import type { PeerInfo, TorrentState, TorrentStats } from './types.js';

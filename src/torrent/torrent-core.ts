@@ -4,17 +4,17 @@
  * CandidatePool, FileSelection, TorrentRate, Uploader, Extensions, DhtAnnouncer, the TrackerManager; per
  * activation PieceAssembler, Requester, WebSeedSet). TorrentManager is the public face over this.
  */
-import type { Timer } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import type { BtErrorCode } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { MagnetLink, Metainfo } from '../metainfo/types.js';
-import { pieceSize } from '../metainfo/types.js';
+import type { Timer } from '../core/index.js';
+import { BtError } from '../core/index.js';
+import type { BtErrorCode } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { MagnetLink, Metainfo } from '../metainfo/index.js';
+import { pieceSize } from '../metainfo/index.js';
 import type { PeerConnection, PeerHandler } from '../peer/index.js';
 import type { PiecePicker } from '../picker/index.js';
-import type { PieceStorage } from '../storage/types.js';
-import type { TrackerManager } from '../tracker/tracker-manager.js';
-import { RateMeter } from '../util/rate.js';
+import type { PieceStorage } from '../storage/index.js';
+import type { TrackerManager } from '../tracker/index.js';
+import { RateMeter } from '../util/index.js';
 import type { Message } from '../wire/index.js';
 import { CandidatePool } from './candidate-pool.js';
 import { DhtAnnouncer } from './dht-announcer.js';
@@ -31,7 +31,7 @@ import { PeerSet } from './peer-set.js';
 import type { PeerSession } from './peer-session.js';
 import { PieceReadCache } from './read-cache.js';
 import { saveResumeData } from './resume.js';
-import type { Bitfield } from '../util/bitfield.js';
+import type { Bitfield } from '../util/index.js';
 import { torrentStats } from './stats.js';
 import { TorrentRate } from './torrent-rate.js';
 import { createTrackerManager } from './trackers.js';

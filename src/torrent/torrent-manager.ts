@@ -4,14 +4,14 @@
  * TorrentCore's collaborators (see torrent-core.ts and docs/architecture.md). All state lives on the event loop;
  * disk I/O and hashing are awaited, never blocking.
  */
-import { BtError } from '../core/errors.js';
-import type { MagnetLink, Metainfo } from '../metainfo/types.js';
+import { BtError } from '../core/index.js';
+import type { MagnetLink, Metainfo } from '../metainfo/index.js';
 import type { ConnectionEncryption } from '../peer/index.js';
 import type { Connection } from '../transport/index.js';
-import type { TrackerStatus } from '../tracker/tracker-manager.js';
-import type { TrackerManager } from '../tracker/tracker-manager.js';
-import { formatHostPort, parseHostPort } from '../util/bytes.js';
-import { TypedEmitter } from '../util/typed-emitter.js';
+import type { TrackerStatus } from '../tracker/index.js';
+import type { TrackerManager } from '../tracker/index.js';
+import { formatHostPort, parseHostPort } from '../util/index.js';
+import { TypedEmitter } from '../util/index.js';
 import type { FrameDecoder, Handshake } from '../wire/index.js';
 import { peerInfo } from './stats.js';
 import { TorrentCore } from './torrent-core.js';

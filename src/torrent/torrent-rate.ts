@@ -2,9 +2,9 @@
  * TorrentRate: a torrent's own rate limits and the budgets requests and uploads spend from (its own bucket plus
  * the engine's global one), with the single timer that wakes the torrent when a spent budget can be spent again.
  */
-import type { Clock, Timer } from '../core/clock.js';
-import { BtError } from '../core/errors.js';
-import { Budget, TokenBucket } from '../util/token-bucket.js';
+import type { Clock, Timer } from '../core/index.js';
+import { BtError } from '../core/index.js';
+import { Budget, TokenBucket } from '../util/index.js';
 import type { RateLimits } from './types.js';
 
 export class TorrentRate {

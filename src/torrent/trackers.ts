@@ -1,8 +1,8 @@
 /** Tracker glue: a torrent's TrackerManager (BEP 12 tiers) built from its metainfo or magnet and the engine's env. */
-import type { MagnetLink, Metainfo } from '../metainfo/types.js';
-import type { TrackerPeer } from '../tracker/types.js';
-import { TrackerManager } from '../tracker/tracker-manager.js';
-import type { TrackerStatus } from '../tracker/tracker-manager.js';
+import type { MagnetLink, Metainfo } from '../metainfo/index.js';
+import type { TrackerPeer } from '../tracker/index.js';
+import { TrackerManager } from '../tracker/index.js';
+import type { TrackerStatus } from '../tracker/index.js';
 import type { TorrentEnv, TorrentStats } from './types.js';
 
 export interface TrackerHooks {

@@ -2,17 +2,17 @@
  * The torrent layer's public types: states, events, views, options, and the environment (TorrentEnv) the engine
  * gives each torrent. No behaviour here.
  */
-import type { Clock } from '../core/clock.js';
-import type { BtError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { Random } from '../core/random.js';
-import type { Metainfo } from '../metainfo/types.js';
+import type { Clock } from '../core/index.js';
+import type { BtError } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { Random } from '../core/index.js';
+import type { Metainfo } from '../metainfo/index.js';
 import type { ConnectionEncryption } from '../peer/index.js';
-import type { Hasher, PieceStorage } from '../storage/types.js';
-import type { Tracker } from '../tracker/types.js';
-import type { TrackerStatus } from '../tracker/tracker-manager.js';
-import type { TokenBucket } from '../util/token-bucket.js';
-import type { RangeFetch } from '../webseed/http-range.js';
+import type { Hasher, PieceStorage } from '../storage/index.js';
+import type { Tracker } from '../tracker/index.js';
+import type { TrackerStatus } from '../tracker/index.js';
+import type { TokenBucket } from '../util/index.js';
+import type { RangeFetch } from '../webseed/index.js';
 import type { EngineSettings as TorrentSettings } from './settings.js';
 export type { TorrentSettings };
 import type { TorrentManager } from './torrent-manager.js';

@@ -3,16 +3,16 @@
  * served from the read cache within the upload budget, a few reads at a time and while the socket drains. The
  * Choker (a pure round) decides whom to unchoke every chokeIntervalMs; an interested peer gets a free slot at once.
  */
-import type { Clock } from '../core/clock.js';
-import type { TorrentInfo } from '../metainfo/types.js';
-import { pieceSize } from '../metainfo/types.js';
-import type { Bitfield } from '../util/bitfield.js';
+import type { Clock } from '../core/index.js';
+import type { TorrentInfo } from '../metainfo/index.js';
+import { pieceSize } from '../metainfo/index.js';
+import type { Bitfield } from '../util/index.js';
 import { Choker } from './choker.js';
 import type { PeerSession } from './peer-session.js';
 import type { PieceReadCache } from './read-cache.js';
 import type { TorrentRate } from './torrent-rate.js';
 import type { TorrentSettings } from './types.js';
-import type { Random } from '../core/random.js';
+import type { Random } from '../core/index.js';
 
 const MAX_READS_IN_FLIGHT = 16;
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;

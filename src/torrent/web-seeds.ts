@@ -4,11 +4,11 @@
  * (webseed/plan.ts) and fed through the same assembler as peers' blocks. A failed request releases its blocks
  * and backs off (5 s doubling to 10 min); data that fails hash checks disables the seed.
  */
-import type { TorrentInfo } from '../metainfo/types.js';
+import type { TorrentInfo } from '../metainfo/index.js';
 import type { BlockRequest, PickerPeer, PiecePicker } from '../picker/index.js';
-import { Bitfield } from '../util/bitfield.js';
-import type { RangeFetch } from '../webseed/http-range.js';
-import { planRanges } from '../webseed/plan.js';
+import { Bitfield } from '../util/index.js';
+import type { RangeFetch } from '../webseed/index.js';
+import { planRanges } from '../webseed/index.js';
 import type { PieceAssembler } from './piece-assembler.js';
 import type { TorrentRate } from './torrent-rate.js';
 import type { WebSeedStatus } from './types.js';

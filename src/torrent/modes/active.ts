@@ -3,7 +3,7 @@
  * BEP 6 message loop runs, uploads are served and the choker rounds run; downloading also requests blocks. The
  * piece-level work is the torrent's Download; this is when and in answer to what.
  */
-import { Bitfield } from '../../util/bitfield.js';
+import { Bitfield } from '../../util/index.js';
 import type { Message } from '../../wire/index.js';
 import type { PeerSession } from '../peer-session.js';
 import { BaseMode } from './mode.js';

@@ -4,7 +4,7 @@
  * No peers meanwhile. Storage failures put the torrent in error (ERR_STORAGE); anything else is a bug of ours
  * (ERR_INTERNAL, logged with its stack).
  */
-import { BtError } from '../../core/errors.js';
+import { BtError } from '../../core/index.js';
 import { Download } from '../download.js';
 import { checkExisting } from '../resume.js';
 import type { TorrentCore } from '../torrent-core.js';

@@ -4,7 +4,7 @@
  * that advertise ut_metadata for its pieces. When it arrives the torrent checks its data and reconnects.
  */
 import { metainfoFromInfoBytes } from '../../metainfo/index.js';
-import type { Metainfo } from '../../metainfo/types.js';
+import type { Metainfo } from '../../metainfo/index.js';
 import type { Message } from '../../wire/index.js';
 import { MetadataFetch } from '../metadata-fetch.js';
 import type { PeerSession } from '../peer-session.js';
