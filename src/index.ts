@@ -13,6 +13,8 @@ export type { Logger, LogLevel } from './core/logger.js';
 export { parseTorrent, parseMagnet, formatMagnet, describeTorrent, formatBytes } from './metainfo/index.js';
 export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile } from './metainfo/types.js';
 export { createTorrentFromPath } from './storage/create-torrent.js';
+export { verifyTorrent } from './storage/index.js';
+export type { VerifyOptions, VerifyResult, FileVerification } from './storage/index.js';
 export { TrackerFactory } from './tracker/factory.js';
 export type { TrackerCreator } from './tracker/factory.js';
 export type { TrackerStatus, TrackerState } from './tracker/tracker-manager.js';
