@@ -9,7 +9,7 @@ import { runVerify } from './commands/verify.js';
 import { EXIT, exitCodeFor } from './exit.js';
 
 /** Parse argv (as process.argv: node, script, args...) and run the command; resolves with the exit code. */
-export async function run(argv: readonly string[], writeErr = (text: string) => void process.stderr.write(text)): Promise<number> {
+export async function run(argv: readonly string[], writeErr: (text: string) => void = (text) => void process.stderr.write(text)): Promise<number> {
   let code: number = EXIT.OK;
   try {
     await program((c) => {

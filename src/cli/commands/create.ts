@@ -12,7 +12,7 @@ export interface CreateOpts {
   comment?: string;
 }
 
-export async function runCreate(path: string, opts: CreateOpts, write = (text: string) => void process.stdout.write(text)): Promise<number> {
+export async function runCreate(path: string, opts: CreateOpts, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
   const { torrent, meta } = await createTorrentFromPath(path, {
     pieceLength: opts.pieceLength,
     trackers: opts.tracker.map((t) => [t]),

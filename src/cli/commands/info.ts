@@ -3,7 +3,7 @@ import { describeTorrent } from '../../index.js';
 import { EXIT } from '../exit.js';
 import { loadTorrent, parseMagnetOrExit } from '../load.js';
 
-export function runInfo(source: string, opts: { json?: boolean }, write = (text: string) => void process.stdout.write(text)): number {
+export function runInfo(source: string, opts: { json?: boolean }, write: (text: string) => void = (text) => void process.stdout.write(text)): number {
   if (source.startsWith('magnet:')) {
     const m = parseMagnetOrExit(source);
     if (opts.json) {

@@ -3,7 +3,7 @@ import { verifyTorrent } from '../../index.js';
 import { EXIT } from '../exit.js';
 import { loadTorrent } from '../load.js';
 
-export async function runVerify(file: string, opts: { data: string; json?: boolean }, write = (text: string) => void process.stdout.write(text)): Promise<number> {
+export async function runVerify(file: string, opts: { data: string; json?: boolean }, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
   const meta = loadTorrent(file);
   const info = meta.info;
   const t0 = Date.now();
