@@ -132,6 +132,8 @@ export interface AddTorrentOptions {
   filePriorities?: readonly number[];
   /** Pieces in order (streaming) instead of rarest-first; see TorrentManager.sequential. */
   sequential?: boolean;
+  /** BEP 53 select-only: download only these files (0-based), skip the others (overrides a magnet's `so=`). */
+  selectOnly?: readonly number[];
   /** Stop seeding once uploaded / size reaches this (0: no limit). */
   seedRatioLimit?: number;
   /** Stop after seeding this long, ms (0: no limit). */
@@ -706,7 +708,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       maxDownloadRate: opts.maxDownloadRate,
       maxUploadRate: opts.maxUploadRate,
       filePriorities: opts.filePriorities,
-      selectOnly,
+      selectOnly: opts.selectOnly ?? selectOnly,
       sequential: opts.sequential,
       seedRatioLimit: opts.seedRatioLimit,
       seedTimeLimitMs: opts.seedTimeLimitMs,

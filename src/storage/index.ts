@@ -14,3 +14,5 @@ export { createTorrentFromPath } from './create-torrent.js';
 export type { CreateTorrentOptions } from './create-torrent.js';
 export { saveResume, loadResume } from './resume-data.js';
 export type { ResumeResult } from './resume-data.js';
+export { verifyTorrent } from './verify.js';
+export type { VerifyOptions, VerifyResult, FileVerification } from './verify.js';

@@ -1,0 +1,40 @@
+/** `torrentkit info`: what a .torrent or magnet link holds, as text or JSON. */
+import { describeTorrent } from '../../index.js';
+import { EXIT } from '../exit.js';
+import { loadTorrent, parseMagnetOrExit } from '../load.js';
+
+export function runInfo(source: string, opts: { json?: boolean }, write: (text: string) => void = (text) => void process.stdout.write(text)): number {
+  if (source.startsWith('magnet:')) {
+    const m = parseMagnetOrExit(source);
+    if (opts.json) {
+      write(`${JSON.stringify({ infoHash: m.infoHashHex, name: m.displayName, trackers: m.trackers, peers: m.peers, webSeeds: m.webSeeds })}\n`);
+    } else {
+      write(
+        [`info-hash: ${m.infoHashHex}`, `name: ${m.displayName ?? '(none)'}`, ...m.trackers.map((t) => `tracker: ${t}`), ...m.peers.map((p) => `peer: ${p}`), ...m.webSeeds.map((w) => `web seed: ${w}`)].join('\n') + '\n',
+      );
+    }
+    return EXIT.OK;
+  }
+  const meta = loadTorrent(source);
+  const i = meta.info;
+  if (opts.json) {
+    write(
+      `${JSON.stringify({
+        infoHash: meta.infoHashHex,
+        name: i.name,
+        totalLength: i.totalLength,
+        pieceLength: i.pieceLength,
+        pieces: i.pieceCount,
+        private: i.private,
+        files: i.files.map((f) => ({ path: f.path.join('/'), length: f.length })),
+        trackers: meta.announceList,
+        comment: meta.comment,
+        createdBy: meta.createdBy,
+        creationDate: meta.creationDate,
+      })}\n`,
+    );
+    return EXIT.OK;
+  }
+  write(describeTorrent(meta).join('\n') + '\n');
+  return EXIT.OK;
+}

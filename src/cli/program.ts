@@ -1,0 +1,122 @@
+/** The command line: commander definitions of every command and option, and run(argv) -> exit code. */
+import { Command, Option } from 'commander';
+import { collect, parseFileList, parsePort, parsePositiveInt, parsePositiveNumber, parseRate } from './args.js';
+import { runCreate } from './commands/create.js';
+import { runDownload } from './commands/download.js';
+import { runInfo } from './commands/info.js';
+import { runSeed } from './commands/seed.js';
+import { runVerify } from './commands/verify.js';
+import { EXIT, exitCodeFor } from './exit.js';
+
+/** Parse argv (as process.argv: node, script, args...) and run the command; resolves with the exit code. */
+export async function run(argv: readonly string[], writeErr: (text: string) => void = (text) => void process.stderr.write(text)): Promise<number> {
+  let code: number = EXIT.OK;
+  try {
+    await program((c) => {
+      code = c;
+    }).parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    return exitCodeFor(e, writeErr);
+  }
+}
+
+/** The commands; `done` receives the exit code of the one that ran. */
+export function program(done: (code: number) => void): Command {
+  const p = new Command();
+  p.name('torrentkit').description('BitTorrent client').version('0.1.0');
+  p.exitOverride();
+  p.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const withNet = (c: Command): Command =>
+    c
+      .addOption(new Option('--port <n>', 'TCP port to listen on (IPv4 and IPv6)').argParser(parsePort))
+      .option('--listen <host:port>', 'listen endpoint (repeatable; overrides --port)', collect, [])
+      .option('--peer <host:port>', 'peer to connect to (repeatable)', collect, [])
+      .option('--tracker <url>', "extra tracker announce URL (repeatable; one tier each, after the torrent's own)", collect, [])
+      .addOption(new Option('--tracker-timeout <ms>', 'bound on one tracker announce (HTTP and UDP)').argParser(parsePositiveInt))
+      .addOption(
+        new Option('--encryption <policy>', 'MSE/PE: plaintext only, prefer encryption (default), or require it').choices(['plaintext', 'prefer', 'require']),
+      )
+      .addOption(new Option('--transport <kind>', 'peer transports: tcp, utp (BEP 29) or both (default: TCP tried first, uTP as fallback and for incoming)').choices(['tcp', 'utp', 'both']))
+      .addOption(
+        new Option('--encryption-level <level>', 'MSE kinds allowed: full RC4, header-only (then plaintext), or both (default)').choices(['full', 'header', 'both']),
+      )
+      .addOption(new Option('--max-download-rate <rate>', 'download limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
+      .addOption(new Option('--max-upload-rate <rate>', 'upload limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
+      .addOption(new Option('--seed-ratio <r>', 'stop seeding once uploaded / size reaches this (e.g. 2)').argParser(parsePositiveNumber))
+      .addOption(new Option('--seed-time <minutes>', 'stop seeding after this many minutes').argParser(parsePositiveNumber))
+      .option('--blocklist <file>', 'IP blocklist (CIDR, ranges, or P2P "name:a.b.c.d-e.f.g.h" lines): never connect to or accept these (repeatable)', collect, [])
+      .option('--proxy <url>', 'SOCKS5 proxy (socks5://[user:pass@]host:port) for outgoing TCP peer connections, HTTP(S) trackers and web seeds')
+      .option('--no-web-seeds', "do not download from the torrent's web seeds (BEP 19 url-list, a magnet's ws)")
+      .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
+      .option('--no-pex', 'no peer exchange (BEP 11)')
+      .option('--no-lsd', 'no local peer discovery (BEP 14)')
+      .option('--lsd-interface <addr>', 'interface address for local peer discovery multicast (e.g. 127.0.0.1)')
+      .option('--no-dht', 'no DHT (BEP 5)')
+      .option('--no-port-forwarding', 'no port mappings on the router (UPnP IGD, NAT-PMP, PCP)')
+      .option('--dht-bootstrap <host:port,...>', 'DHT bootstrap nodes (default: the public routers)')
+      .option('--dht-state <file>', 'where the DHT routing table is kept between runs (default: $XDG_STATE_HOME/torrentkit/dht.json)')
+      .option('--no-dht-state', 'do not keep the DHT routing table between runs')
+      .option('--json', 'machine-readable progress: one JSON object per line')
+      .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
+      .option('-v, --verbose', 'debug logging on stderr');
+
+  p.command('create')
+    .description('create a .torrent from a file or directory')
+    .argument('<path>')
+    .option('-o, --output <file>', 'output .torrent (default: <name>.torrent)')
+    .option('--tracker <url>', 'announce URL (repeatable; one tier each)', collect, [])
+    .option('--web-seed <url>', 'web seed (BEP 19 url-list) serving the same files over HTTP(S) (repeatable)', collect, [])
+    .addOption(new Option('--piece-length <n>', 'piece length in bytes (default: automatic)').argParser(parsePositiveInt))
+    .option('--private', 'set the private flag')
+    .option('--comment <text>', 'comment')
+    .action(async (path: string, o) => {
+      done(await runCreate(path, o));
+    });
+
+  p.command('verify')
+    .description('check the data under DIR against a .torrent (no network); exits 0 when complete, 1 when not')
+    .argument('<torrent>')
+    .requiredOption('--data <dir>', 'directory holding <name>/...')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o) => {
+      done(await runVerify(file, o));
+    });
+
+  p.command('info')
+    .description('show what a .torrent or magnet link holds')
+    .argument('<torrent-or-magnet>')
+    .option('--json', 'print JSON')
+    .action((src: string, o) => {
+      done(runInfo(src, o));
+    });
+
+  withNet(
+    p
+      .command('download')
+      .description('download a torrent; exits 0 once every (selected) file is complete and verified')
+      .argument('<torrent-or-magnet>')
+      .option('-o, --output <dir>', 'download directory', '.')
+      .addOption(
+        new Option('--select-files <list>', 'download only these files, numbered from 1 as `info` lists them: 1,3-5 (the others are skipped)').argParser(
+          parseFileList,
+        ),
+      )
+      .option('--sequential', 'download pieces in order (streaming) instead of rarest-first')
+      .option('--seed', 'keep seeding after the download completes'),
+  ).action(async (file: string, o) => {
+    done(await runDownload(file, o));
+  });
+
+  withNet(
+    p
+      .command('seed')
+      .description('seed a torrent from existing data until interrupted')
+      .argument('<torrent>')
+      .requiredOption('--data <dir>', 'directory holding <name>/...'),
+  ).action(async (file: string, o) => {
+    done(await runSeed(file, o));
+  });
+  return p;
+}
