@@ -246,6 +246,9 @@ test('offloaded EncryptedConnection: pause holds decrypted data back, resume del
     });
     ea.write(data.subarray(0, 100_000));
     for (let o = 100_000; o < data.length; o += 40_000) ea.write(data.subarray(o, Math.min(data.length, o + 40_000)));
+    // The first 100 KB travel through the worker first (slow on a loaded machine: wait for them, up to 10 s),
+    // then nothing more may arrive while paused.
+    for (let i = 0; i < 1000 && got < 100_000; i++) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(got, 100_000, 'nothing delivered while paused');
     paused = false;
