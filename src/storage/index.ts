@@ -14,3 +14,7 @@ export { createTorrentFromPath } from './create-torrent.js';
 export type { CreateTorrentOptions } from './create-torrent.js';
 export { saveResume, loadResume } from './resume-data.js';
 export type { ResumeResult } from './resume-data.js';
+export { MemoryStateFiles } from './state-files.js';
+export type { StateFiles } from './state-files.js';
+export { NodeStateFiles } from './node-state-files.js';
+export type { StateFileOps } from './node-state-files.js';
