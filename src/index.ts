@@ -4,8 +4,9 @@ export type { Deps, AddTorrentOptions, EngineEvents, PortForwardingStatus, Reach
 export type { PortMapping, NatMethod, ExternalAddressReport } from './nat/index.js';
 export { TorrentManager } from './torrent/torrent-manager.js';
 export type { TorrentState, TorrentStats, TorrentEvents, PeerInfo } from './torrent/torrent-manager.js';
-export { resolveSettings, DEFAULT_SETTINGS } from './torrent/settings.js';
-export type { EngineSettings } from './torrent/settings.js';
+export { resolveSettings, DEFAULT_SETTINGS } from './engine/settings.js';
+export type { EngineSettings } from './engine/settings.js';
+export type { TorrentSettings } from './torrent/settings.js';
 export { BtError, isBtError } from './core/errors.js';
 export type { BtErrorCode, BtOp } from './core/errors.js';
 export { TextLogger, NullLogger } from './core/logger.js';

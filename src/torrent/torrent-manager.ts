@@ -47,7 +47,7 @@ import {
 import type { PexPeer } from '../wire/index.js';
 import { Choker } from './choker.js';
 import { PieceReadCache } from './read-cache.js';
-import type { EngineSettings } from './settings.js';
+import type { TorrentSettings } from './settings.js';
 
 /** 'queued': checked, waiting for a download or seed slot (EngineSettings.maxActiveDownloads / maxActiveSeeds). */
 export type TorrentState = 'stopped' | 'metadata' | 'checking' | 'queued' | 'downloading' | 'seeding' | 'paused' | 'error';
@@ -115,7 +115,7 @@ export interface TorrentHost {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
-  readonly settings: EngineSettings;
+  readonly settings: TorrentSettings;
   readonly peerId: Uint8Array;
   readonly reserved: Uint8Array;
   readonly hasher: Hasher;

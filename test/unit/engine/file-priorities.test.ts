@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine } from '../../../src/index.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, filePieceRange, parseTorrent } from '../../../src/metainfo/index.js';
 import { InlineHasher, MemoryStorage } from '../../../src/storage/index.js';
 
