@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine } from '../../../src/index.js';
+import { MemoryTransport } from '../../../src/transport/index.js';
 import type { Metainfo } from '../../../src/metainfo/types.js';
 import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
@@ -24,9 +25,11 @@ test('maxActiveDownloads 1: the second download waits queued until the first com
   const two = torrent('two.bin', 1024 * 1024);
   const stores = new Map<string, PieceStorage>();
   const seeder = new ClientEngine(quiet, {
+    transport: new MemoryTransport(),
     createStorage: (m) => new MemoryStorage(m.info, { content: m.infoHashHex === one.meta.infoHashHex ? one.data : two.data }),
   });
   const leecher = new ClientEngine({ ...quiet, maxActiveDownloads: 1, maxDownloadRate: 2 * 1024 * 1024 }, {
+    transport: new MemoryTransport(),
     createStorage: (m) => {
       const s = new MemoryStorage(m.info);
       stores.set(m.infoHashHex, s);
@@ -58,6 +61,7 @@ test('maxActiveSeeds 1: a second complete torrent waits until the first stops', 
   const one = torrent('one.bin', 64 * 1024);
   const two = torrent('two.bin', 64 * 1024);
   const engine = new ClientEngine({ ...quiet, maxActiveSeeds: 1 }, {
+    transport: new MemoryTransport(),
     createStorage: (m) => new MemoryStorage(m.info, { content: m.infoHashHex === one.meta.infoHashHex ? one.data : two.data }),
   });
   try {
