@@ -1,6 +1,7 @@
 /** torrentkit public API. */
 export { ClientEngine, metadataCachePath, resumeDataPath } from './engine/index.js';
-export type { Deps, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './engine/index.js';
+export type { Deps, EngineUdp, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './engine/index.js';
+export type { StateFiles } from './storage/index.js';
 export type { PortMapping, NatMethod, ExternalAddressReport } from './nat/index.js';
 export { TorrentManager } from './torrent/torrent-manager.js';
 export type { TorrentState, TorrentStats, TorrentEvents, PeerInfo } from './torrent/torrent-manager.js';
