@@ -1,7 +1,9 @@
 /**
- * Deps: every seam between the engine and the outside world (time, randomness, sockets, files, name resolution,
- * HTTP, the gateway). defaultDeps fills what a caller leaves out with the node implementations; tests and
- * simulations replace single fields.
+ * Deps: every seam between the engine and the outside world (time, randomness, sockets, the engine's state files,
+ * name resolution, HTTP, the gateway). defaultDeps fills what a caller leaves out with the node implementations;
+ * tests and simulations replace single fields. Two things are not here yet: a torrent's fast-resume data is read
+ * and written by the torrent itself (storage/resume-data.ts, only with the default file storage, where the files
+ * are on disk anyway), and the RC4 worker thread of encrypted connections (mse/offload.ts).
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
