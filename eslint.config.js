@@ -110,6 +110,7 @@ const ADAPTERS = [
   'src/storage/create-torrent.ts',
   'src/storage/hasher.ts',
   'src/storage/resume-data.ts',
+  'src/storage/node-state-files.ts',
   'src/tracker/http/http-get.ts',
   'src/webseed/http-range.ts',
   'src/mse/offload.ts',
@@ -162,16 +163,6 @@ export default tseslint.config(
       'import-x/no-unresolved': 'error',
     },
   },
-  // TODO(issue 13): enable once torrent/engine/cli splits land. Importers in these three folders skip the
-  // index-only rule (2) while they are being rewritten; direction (1) and cycles (3) still apply. To enable: delete
-  // this block (cli/ then also gets 'imports only ../index.js').
-  {
-    files: ['src/engine/**/*.ts'],
-    rules: importRules(directionZones()),
-  },
   { files: ['src/**/*.ts'], ignores: ['src/core/**', 'src/cli/**'], rules: TIME_AND_RANDOM },
   { files: ['src/**/*.ts'], ignores: ADAPTERS, rules: noIo() },
-  // TODO(issue 13): the engine resolves tracker host names itself (node:dns); it moves behind Deps with the
-  // rest of its I/O. Its node:fs/promises import carries an eslint-disable comment until Deps.stateFiles lands.
-  { files: ['src/engine/client-engine.ts'], rules: noIo(['dns']) },
 );

@@ -1,11 +1,13 @@
 /** torrentkit public API. */
 export { ClientEngine, metadataCachePath, resumeDataPath } from './engine/index.js';
-export type { Deps, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './engine/index.js';
+export type { Deps, EngineUdp, AddTorrentOptions, EngineEvents, PortForwardingStatus, ReachabilityReport } from './engine/index.js';
+export type { StateFiles } from './storage/index.js';
 export type { PortMapping, NatMethod, ExternalAddressReport } from './nat/index.js';
 export { TorrentManager } from './torrent/index.js';
 export type { TorrentState, TorrentStats, TorrentEvents, PeerInfo } from './torrent/index.js';
-export { resolveSettings, DEFAULT_SETTINGS } from './torrent/index.js';
-export type { EngineSettings } from './torrent/index.js';
+export { resolveSettings, DEFAULT_SETTINGS } from './engine/index.js';
+export type { EngineSettings } from './engine/index.js';
+export type { TorrentSettings } from './torrent/index.js';
 export { BtError, isBtError } from './core/index.js';
 export type { BtErrorCode, BtOp } from './core/index.js';
 export { TextLogger, NullLogger } from './core/index.js';

@@ -7,3 +7,4 @@ export { BtError, isBtError } from './errors.js';
 export type { BtErrorCode, BtOp } from './errors.js';
 export { NullLogger, TextLogger } from './logger.js';
 export type { Logger, LogLevel, LogMsg } from './logger.js';
+export { nodeResolve, nodeResolveAll, nodeLocalAddresses } from './node-resolve.js';

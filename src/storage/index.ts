@@ -16,3 +16,7 @@ export { saveResume, loadResume } from './resume-data.js';
 export type { ResumeResult } from './resume-data.js';
 export { verifyTorrent } from './verify.js';
 export type { VerifyOptions, VerifyResult, FileVerification } from './verify.js';
+export { MemoryStateFiles } from './state-files.js';
+export type { StateFiles } from './state-files.js';
+export { NodeStateFiles } from './node-state-files.js';
+export type { StateFileOps } from './node-state-files.js';

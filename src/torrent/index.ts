@@ -17,5 +17,4 @@ export type {
   WebSeedStatus,
   RateLimits,
 } from './torrent-manager.js';
-export { DEFAULT_SETTINGS, resolveSettings } from './settings.js';
-export type { EngineSettings } from './settings.js';
+export type { TorrentSettings } from './settings.js';

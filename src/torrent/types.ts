@@ -13,7 +13,7 @@ import type { Tracker } from '../tracker/index.js';
 import type { TrackerStatus } from '../tracker/index.js';
 import type { TokenBucket } from '../util/index.js';
 import type { RangeFetch } from '../webseed/index.js';
-import type { EngineSettings as TorrentSettings } from './settings.js';
+import type { TorrentSettings } from './settings.js';
 export type { TorrentSettings };
 import type { TorrentManager } from './torrent-manager.js';
 

@@ -1,6 +1,6 @@
 export type { Connection, ConnectionHandlers, DialOptions, Listener, Transport, TransportKind } from './types.js';
 export { TcpTransport } from './tcp/tcp-transport.js';
-export { memoryPair } from './memory/memory-transport.js';
+export { memoryPair, MemoryNetwork, MemoryTransport, defaultMemoryNetwork } from './memory/index.js';
 export { DualTransport } from './dual-transport.js';
 export type { DualTransportOptions, TransportChoice } from './dual-transport.js';
 export { NodeUdpMux, normalizeUdpAddress } from './udp/udp-mux.js';

@@ -68,10 +68,10 @@ class MemoryConnection implements Connection {
   }
 }
 
-/** Two connected ends: `a` is the dialer, `b` the acceptor. */
-export function memoryPair(aPort = 50001, bPort = 50002): [Connection, Connection] {
-  const a = new MemoryConnection(true, '127.0.0.1', bPort, aPort);
-  const b = new MemoryConnection(false, '127.0.0.1', aPort, bPort);
+/** Two connected ends: `a` (at aHost:aPort) is the dialer, `b` (at bHost:bPort) the acceptor. */
+export function memoryPair(aPort = 50001, bPort = 50002, aHost = '127.0.0.1', bHost = '127.0.0.1'): [Connection, Connection] {
+  const a = new MemoryConnection(true, bHost, bPort, aPort);
+  const b = new MemoryConnection(false, aHost, aPort, bPort);
   a.peer = b;
   b.peer = a;
   return [a, b];

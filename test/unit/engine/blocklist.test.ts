@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine, IpFilter } from '../../../src/index.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import { MemoryTransport } from '../../../src/transport/index.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import { MemoryStorage } from '../../../src/storage/index.js';
 
@@ -18,8 +19,8 @@ test('blocked addresses are not dialed, not accepted, and dropped when the list 
   for (let o = 0; o < size; o += pl) hashes.push(createHash('sha1').update(data.subarray(o, o + pl)).digest());
   const meta = parseTorrent(buildTorrent({ name: 'b.bin', files: null, length: size, pieceLength: pl, pieceHashes: Buffer.concat(hashes) }));
   const loopback = IpFilter.parse('127.0.0.0/8').filter;
-  const seeder = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info, { content: data }) });
-  const leecher = new ClientEngine({ ...quiet, maxDownloadRate: 512 * 1024 }, { createStorage: () => new MemoryStorage(meta.info) });
+  const seeder = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info, { content: data }) });
+  const leecher = new ClientEngine({ ...quiet, maxDownloadRate: 512 * 1024 }, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info) });
   try {
     const s = await seeder.addTorrent(meta, { downloadDir: '/x' });
     await s.start();

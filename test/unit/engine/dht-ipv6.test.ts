@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientEngine } from '../../../src/index.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import { MemoryStorage } from '../../../src/storage/index.js';
 

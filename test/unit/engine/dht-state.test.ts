@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientEngine } from '../../../src/index.js';
+import { MemoryStateFiles } from '../../../src/storage/index.js';
 
 const base = { listenEndpoints: ['127.0.0.1:0'], lsdEnabled: false, portForwarding: false };
 
@@ -36,5 +37,26 @@ test('DHT routing table survives a restart', { timeout: 30_000 }, async () => {
   } finally {
     await b.dispose();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('DHT state goes through deps.stateFiles: saved on dispose, loaded on the next start', async () => {
+  const files = new MemoryStateFiles();
+  const settings = { listenEndpoints: ['127.0.0.1:0'], lsdEnabled: false, portForwarding: false, dhtBootstrap: [], dhtStateFile: '/state/dht.json' };
+  const a = new ClientEngine(settings, { stateFiles: files });
+  await a.start();
+  for (let i = 0; i < 100 && !a.dht; i++) await new Promise((r) => setTimeout(r, 10));
+  const id = a.dht?.saveState().id;
+  await a.dispose();
+  const saved = JSON.parse(new TextDecoder().decode((await files.read('/state/dht.json'))!)) as { id: string };
+  assert.equal(saved.id, id);
+  const b = new ClientEngine(settings, { stateFiles: files });
+  try {
+    await b.start();
+    // The node exists a moment before its state is loaded.
+    for (let i = 0; i < 100 && b.dht?.saveState().id !== id; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(b.dht?.saveState().id, id);
+  } finally {
+    await b.dispose();
   }
 });

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine } from '../../../src/index.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import { MemoryTransport } from '../../../src/transport/index.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, filePieceRange, parseTorrent } from '../../../src/metainfo/index.js';
 import { InlineHasher, MemoryStorage } from '../../../src/storage/index.js';
 
@@ -29,8 +30,8 @@ test('only the wanted file is fetched; wanting another file later resumes the do
   for (let i = 0; i < meta.info.pieceCount; i++) await seedStore.write(i, 0, data.subarray(i * PIECE, (i + 1) * PIECE));
   await seedStore.ensureFiles();
   const leechStore = new MemoryStorage(meta.info);
-  const seeder = new ClientEngine(quiet, { createStorage: () => seedStore });
-  const leecher = new ClientEngine(quiet, { createStorage: () => leechStore });
+  const seeder = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => seedStore });
+  const leecher = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => leechStore });
   try {
     await (await seeder.addTorrent(meta, { downloadDir: '/nonexistent-seed' })).start();
     // Only two.bin (index 1).
@@ -81,7 +82,7 @@ test('only the wanted file is fetched; wanting another file later resumes the do
 
 test('bad file priorities are refused with ERR_SETTINGS', async () => {
   const meta = parseTorrent(buildTorrent({ name: 'x', files: FILES, pieceLength: PIECE, pieceHashes: new Uint8Array(20 * 26) }));
-  const engine = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info) });
+  const engine = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info) });
   try {
     const t = await engine.addTorrent(meta, { downloadDir: '/nonexistent' });
     assert.throws(() => t.setFilePriority(3, 4), (e: Error & { code?: string }) => e.code === 'ERR_SETTINGS');
@@ -99,10 +100,10 @@ test('sequential: pieces are verified in about index order', { timeout: 60_000 }
   for (let o = 0; o < size; o += PIECE) hashes.push(createHash('sha1').update(data.subarray(o, o + PIECE)).digest());
   const meta = parseTorrent(buildTorrent({ name: 'seq.bin', files: null, length: size, pieceLength: PIECE, pieceHashes: Buffer.concat(hashes) }));
   const seedStore = new MemoryStorage(meta.info, { content: data });
-  const seeder = new ClientEngine(quiet, { createStorage: () => seedStore });
+  const seeder = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => seedStore });
   // Hashing inline: with worker threads, pieces verify in the order the workers finish (a second worker starting
   // up delays every other piece), not the order they arrived in.
-  const leecher = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info), createHasher: () => new InlineHasher() });
+  const leecher = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info), createHasher: () => new InlineHasher() });
   try {
     await (await seeder.addTorrent(meta, { downloadDir: '/nonexistent-seed' })).start();
     const t = await leecher.addTorrent(meta, { downloadDir: '/nonexistent-leech', sequential: true });
@@ -128,8 +129,8 @@ test('a magnet with so= (BEP 53) downloads only the files it lists', { timeout: 
   const hashes: Buffer[] = [];
   for (let o = 0; o < total; o += PIECE) hashes.push(createHash('sha1').update(data.subarray(o, o + PIECE)).digest());
   const meta = parseTorrent(buildTorrent({ name: 'so', files: FILES, pieceLength: PIECE, pieceHashes: Buffer.concat(hashes) }));
-  const seeder = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info, { content: data }) });
-  const leecher = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info) });
+  const seeder = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info, { content: data }) });
+  const leecher = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info) });
   try {
     await (await seeder.addTorrent(meta, { downloadDir: '/nonexistent-seed' })).start();
     const t = await leecher.addTorrent(`magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.1:${seeder.listenPort}&so=2`, { downloadDir: '/nonexistent-leech' });

@@ -3,11 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine } from '../../../src/index.js';
+import { MemoryTransport } from '../../../src/transport/index.js';
 import type { Metainfo } from '../../../src/metainfo/types.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import { MemoryStorage } from '../../../src/storage/index.js';
 import type { PieceStorage } from '../../../src/storage/types.js';
+import type { TorrentState } from '../../../src/torrent/torrent-manager.js';
+import { mayActivate, torrentsToPromote } from '../../../src/engine/queue.js';
 
 const quiet: Partial<EngineSettings> = { listenEndpoints: ['127.0.0.1:0'], dhtEnabled: false, lsdEnabled: false, portForwarding: false, enableUtp: false };
 
@@ -24,9 +27,11 @@ test('maxActiveDownloads 1: the second download waits queued until the first com
   const two = torrent('two.bin', 1024 * 1024);
   const stores = new Map<string, PieceStorage>();
   const seeder = new ClientEngine(quiet, {
+    transport: new MemoryTransport(),
     createStorage: (m) => new MemoryStorage(m.info, { content: m.infoHashHex === one.meta.infoHashHex ? one.data : two.data }),
   });
   const leecher = new ClientEngine({ ...quiet, maxActiveDownloads: 1, maxDownloadRate: 2 * 1024 * 1024 }, {
+    transport: new MemoryTransport(),
     createStorage: (m) => {
       const s = new MemoryStorage(m.info);
       stores.set(m.infoHashHex, s);
@@ -58,6 +63,7 @@ test('maxActiveSeeds 1: a second complete torrent waits until the first stops', 
   const one = torrent('one.bin', 64 * 1024);
   const two = torrent('two.bin', 64 * 1024);
   const engine = new ClientEngine({ ...quiet, maxActiveSeeds: 1 }, {
+    transport: new MemoryTransport(),
     createStorage: (m) => new MemoryStorage(m.info, { content: m.infoHashHex === one.meta.infoHashHex ? one.data : two.data }),
   });
   try {
@@ -75,4 +81,40 @@ test('maxActiveSeeds 1: a second complete torrent waits until the first stops', 
   } finally {
     await engine.dispose();
   }
+});
+
+// ---- the queue policy alone (src/engine/queue.ts): pure functions of the torrents' states ----
+
+type Q = { name: string; state: TorrentState; queueKind: 'download' | 'seed' };
+const q = (name: string, state: TorrentState, queueKind: 'download' | 'seed' = 'download'): Q => ({ name, state, queueKind });
+const names = (ts: Q[]): string[] => ts.map((t) => t.name);
+
+test('mayActivate: no limit, or fewer others holding a slot of the kind than the limit', () => {
+  const a = q('a', 'downloading');
+  const m = q('m', 'metadata');
+  const s = q('s', 'seeding', 'seed');
+  const x = q('x', 'queued');
+  const all = [a, m, s, x, q('p', 'paused'), q('c', 'checking'), q('e', 'error'), q('st', 'stopped')];
+  assert.equal(mayActivate({ maxActiveDownloads: 0, maxActiveSeeds: 0 }, all, x, 'download'), true);
+  // 'downloading' and 'metadata' hold download slots; checking, paused, queued, stopped and error do not.
+  assert.equal(mayActivate({ maxActiveDownloads: 2, maxActiveSeeds: 0 }, all, x, 'download'), false);
+  assert.equal(mayActivate({ maxActiveDownloads: 3, maxActiveSeeds: 0 }, all, x, 'download'), true);
+  // The torrent's own slot does not count against it.
+  assert.equal(mayActivate({ maxActiveDownloads: 2, maxActiveSeeds: 0 }, all, a, 'download'), true);
+  assert.equal(mayActivate({ maxActiveDownloads: 0, maxActiveSeeds: 1 }, all, x, 'seed'), false);
+  assert.equal(mayActivate({ maxActiveDownloads: 0, maxActiveSeeds: 1 }, all, s, 'seed'), true);
+  assert.equal(mayActivate({ maxActiveDownloads: 0, maxActiveSeeds: 2 }, all, x, 'seed'), true);
+});
+
+test('torrentsToPromote: queued torrents in add order while slots allow, each kind on its own', () => {
+  const limits = { maxActiveDownloads: 2, maxActiveSeeds: 1 };
+  assert.deepEqual(names(torrentsToPromote(limits, [q('a', 'downloading'), q('b', 'queued'), q('c', 'queued'), q('d', 'queued')])), ['b']);
+  assert.deepEqual(names(torrentsToPromote(limits, [q('a', 'stopped'), q('b', 'queued'), q('c', 'queued'), q('d', 'queued')])), ['b', 'c']);
+  assert.deepEqual(
+    names(torrentsToPromote(limits, [q('s1', 'queued', 'seed'), q('d1', 'queued'), q('s2', 'queued', 'seed'), q('d2', 'metadata')])),
+    ['s1', 'd1'],
+  );
+  assert.deepEqual(names(torrentsToPromote(limits, [q('s', 'seeding', 'seed'), q('t', 'queued', 'seed')])), []);
+  assert.deepEqual(names(torrentsToPromote({ maxActiveDownloads: 0, maxActiveSeeds: 0 }, [q('a', 'queued'), q('b', 'queued', 'seed')])), ['a', 'b']);
+  assert.deepEqual(names(torrentsToPromote(limits, [q('a', 'downloading'), q('b', 'seeding', 'seed')])), []);
 });

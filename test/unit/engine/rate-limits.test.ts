@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine } from '../../../src/index.js';
+import { MemoryTransport } from '../../../src/transport/index.js';
 import type { AddTorrentOptions } from '../../../src/index.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import type { Metainfo } from '../../../src/metainfo/types.js';
 import { MemoryStorage } from '../../../src/storage/index.js';
@@ -40,8 +41,8 @@ async function transfer(
   const { meta, data } = makeTorrent(size);
   const seedStore = await seeded(meta, data);
   const leechStore = new MemoryStorage(meta.info);
-  const seeder = new ClientEngine({ ...quiet, ...o.seeder }, { createStorage: () => seedStore });
-  const leecher = new ClientEngine({ ...quiet, ...o.leecher }, { createStorage: () => leechStore });
+  const seeder = new ClientEngine({ ...quiet, ...o.seeder }, { transport: new MemoryTransport(), createStorage: () => seedStore });
+  const leecher = new ClientEngine({ ...quiet, ...o.leecher }, { transport: new MemoryTransport(), createStorage: () => leechStore });
   try {
     const st = await seeder.addTorrent(meta, { downloadDir: '/nonexistent-seed' });
     await st.start();

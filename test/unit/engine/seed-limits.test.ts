@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ClientEngine } from '../../../src/index.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import { MemoryTransport } from '../../../src/transport/index.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import { MemoryStorage } from '../../../src/storage/index.js';
 
@@ -19,8 +20,8 @@ function torrent(size: number) {
 
 test('a seeder with seedRatioLimit 1 stops once it has uploaded the torrent once', { timeout: 30_000 }, async () => {
   const { meta, data } = torrent(1024 * 1024);
-  const seeder = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info, { content: data }) });
-  const leecher = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info) });
+  const seeder = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info, { content: data }) });
+  const leecher = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info) });
   try {
     const s = await seeder.addTorrent(meta, { downloadDir: '/x', seedRatioLimit: 1 });
     const reasons: string[] = [];
@@ -43,7 +44,7 @@ test('a seeder with seedRatioLimit 1 stops once it has uploaded the torrent once
 
 test('seedTimeLimitMs stops a seeding torrent after that long; bad limits are refused', { timeout: 30_000 }, async () => {
   const { meta, data } = torrent(64 * 1024);
-  const engine = new ClientEngine(quiet, { createStorage: () => new MemoryStorage(meta.info, { content: data }) });
+  const engine = new ClientEngine(quiet, { transport: new MemoryTransport(), createStorage: () => new MemoryStorage(meta.info, { content: data }) });
   try {
     await assert.rejects(engine.addTorrent(meta, { downloadDir: '/x', seedRatioLimit: -1 }), (e: Error & { code?: string }) => e.code === 'ERR_SETTINGS');
     const t = await engine.addTorrent(meta, { downloadDir: '/x', seedTimeLimitMs: 1200 });

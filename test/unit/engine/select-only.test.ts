@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ClientEngine, metadataCachePath } from '../../../src/index.js';
-import type { EngineSettings } from '../../../src/torrent/settings.js';
+import type { EngineSettings } from '../../../src/engine/settings.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 
 const PIECE = 16 * 1024;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, resolveSettings } from '../../../src/torrent/settings.js';
+import { DEFAULT_SETTINGS, resolveSettings } from '../../../src/engine/settings.js';
 
 test('DHT settings: on by default with the public routers; bootstrap entries are validated', () => {
   const s = resolveSettings();
