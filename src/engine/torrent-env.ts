@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { Metainfo } from '../metainfo/index.js';
 import type { Hasher } from '../storage/index.js';
+import { fileResumeStore } from '../storage/index.js';
 import type { TorrentDht, TorrentHost, TorrentManager, TorrentState } from '../torrent/index.js';
 import type { TrackerFactory } from '../tracker/index.js';
 import type { TokenBucket } from '../util/index.js';
@@ -65,7 +66,7 @@ export function createTorrentEnv(e: EngineParts): TorrentHost {
     mayActivate: (t, kind) => e.mayActivate(t, kind),
     fetchRange: (url, start, length, o) => e.rangeFetch()(url, start, length, o),
     // Resume data describes the files under downloadDir: only for the default file storage.
-    resumePath: (t) => (settings.fastResume && !e.customStorage ? resumeDataPath(t.downloadDir, t.infoHashHex) : undefined),
+    resume: (t) => (settings.fastResume && !e.customStorage ? fileResumeStore(resumeDataPath(t.downloadDir, t.infoHashHex), t.downloadDir) : undefined),
     wantPeers: () => e.wantPeers(),
     createTracker: (url) => e.trackerFactory.create(url),
     trackerKey: e.trackerKey,

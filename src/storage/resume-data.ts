@@ -143,3 +143,22 @@ function valid(doc: ResumeJson, info: TorrentInfo): boolean {
       typeof f.racy === 'boolean',
   );
 }
+
+/**
+ * Where fast-resume data comes from and goes to, for one torrent: the engine builds it (the file under
+ * `<downloadDir>/.torrentkit/`, only for the default file storage) and the torrent layer sees only this.
+ */
+export interface ResumeStore {
+  /** Resume data compared with the files now, or undefined (none, unreadable, another torrent's). */
+  load(info: TorrentInfo): Promise<ResumeResult | undefined>;
+  /** Record `have` with the files' current sizes and mtimes. */
+  save(info: TorrentInfo, have: Bitfield): Promise<void>;
+}
+
+/** The file-backed ResumeStore of a torrent whose files are under `downloadDir`. */
+export function fileResumeStore(resumePath: string, downloadDir: string): ResumeStore {
+  return {
+    load: (info) => loadResume(resumePath, info, downloadDir),
+    save: (info, have) => saveResume(resumePath, info, downloadDir, have),
+  };
+}

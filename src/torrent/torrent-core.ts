@@ -280,7 +280,7 @@ export class TorrentCore {
   /** Fast resume: record the verified pieces with the files' sizes and mtimes. */
   saveResume(have: Bitfield): Promise<void> {
     if (!this.meta) return Promise.resolve();
-    return saveResumeData(this.env.resumePath?.(this.owner), this.meta.info, this.downloadDir, have, this.log);
+    return saveResumeData(this.env.resume?.(this.owner), this.meta.info, have, this.log);
   }
 
   startTicker(): void {

@@ -8,7 +8,7 @@ import type { Logger } from '../core/index.js';
 import type { Random } from '../core/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { ConnectionEncryption } from '../peer/index.js';
-import type { Hasher, PieceStorage } from '../storage/index.js';
+import type { Hasher, PieceStorage, ResumeStore } from '../storage/index.js';
 import type { Tracker } from '../tracker/index.js';
 import type { TrackerStatus } from '../tracker/index.js';
 import type { TokenBucket } from '../util/index.js';
@@ -113,10 +113,10 @@ export interface TorrentEnv {
   /** The engine's DHT (BEP 5), when it runs. */
   dht?(): TorrentDht | undefined;
   /**
-   * Where this torrent's resume data lives (fast resume: verified pieces plus file sizes and mtimes), or undefined
-   * when it is not kept (setting off, or storage that is not the files under downloadDir).
+   * This torrent's fast-resume data (verified pieces plus file sizes and mtimes), or undefined when it is not kept
+   * (setting off, or storage that is not the files under downloadDir).
    */
-  resumePath?(torrent: TorrentManager): string | undefined;
+  resume?(torrent: TorrentManager): ResumeStore | undefined;
 }
 
 /** What a torrent needs of the engine's DHT node. */

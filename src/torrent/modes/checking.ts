@@ -44,8 +44,8 @@ export class CheckingMode extends BaseMode {
       const storage = (core.storage ??= await storageOp(async () => env.createStorage(meta, core.downloadDir)));
       const full = core.forceFullCheck;
       core.forceFullCheck = false;
-      const file = env.resumePath?.(core.owner);
-      const have = await storageOp(() => checkExisting(meta.info, storage, env.hasher, core.downloadDir, file, full, core.log, signal));
+      const store = env.resume?.(core.owner);
+      const have = await storageOp(() => checkExisting(meta.info, storage, env.hasher, store, full, core.log, signal));
       if (signal.aborted) return;
       const download = new Download(core, storage, have, signal);
       core.active = download;
