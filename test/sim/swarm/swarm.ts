@@ -46,6 +46,8 @@ export interface SwarmOptions {
   churn?: boolean;
   /** Leechers start at random virtual times in [0, joinSpreadMs] (default 2 s; churn: 10 s). */
   joinSpreadMs?: number;
+  /** Leechers pick pieces in order (AddTorrentOptions.sequential) instead of rarest-first: a baseline. */
+  sequential?: boolean;
   /** Give up after this much virtual time (default 20 min). */
   maxVirtualMs?: number;
   /** Progress lines (stderr in the CLI). */
@@ -437,6 +439,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
       p.torrent = await p.engine.addTorrent(meta, {
         downloadDir: `/sim/${p.name}`,
         peers: p.isSeed ? [] : [`${seedPeer.address}:${PORT}`],
+        sequential: !p.isSeed && o.sequential === true,
       });
       wire(p, p.torrent);
     }
@@ -463,12 +466,27 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   };
 
   // ---- the schedule
+  /** Scheduled churn actions that have not happened yet: the run is not over before they have. */
+  let churnPending = 0;
+  const churn = (ms: number, what: string, fn: () => Promise<void>): void => {
+    churnPending++;
+    at(ms, what, () => {
+      churnPending--;
+      return fn();
+    });
+  };
   at(0, 'seed start', () => startPeer(seedPeer));
   const spread = o.joinSpreadMs ?? (o.churn ? 10_000 : 2_000);
-  for (const p of leechers) at(100 + rng.int(spread + 1), `${p.name} start`, () => startPeer(p));
+  const joinAt = new Map<Peer, number>();
+  for (const p of leechers) {
+    const t = 100 + rng.int(spread + 1);
+    joinAt.set(p, t);
+    at(t, `${p.name} start`, () => startPeer(p));
+  }
   if (o.churn) {
-    // A quarter of the leechers stop and start again (once or twice); two leave for good. Never the corrupt ones.
-    const order = leechers.filter((p) => !p.corrupt).map((p) => p);
+    // A quarter of the leechers stop and start again (once or twice) while downloading; two leave for good.
+    // Never the corrupt ones.
+    const order = leechers.filter((p) => !p.corrupt);
     for (let i = order.length - 1; i > 0; i--) {
       const j = rng.int(i + 1);
       [order[i], order[j]] = [order[j]!, order[i]!];
@@ -476,16 +494,16 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     const bouncers = order.slice(0, Math.max(1, Math.floor(nLeechers / 4)));
     const leavers = order.slice(bouncers.length, bouncers.length + Math.min(2, Math.max(0, order.length - bouncers.length - 1)));
     for (const p of bouncers) {
-      let t = spread + 2_000 + rng.int(10_000);
+      let t = joinAt.get(p)! + 1_000 + rng.int(5_000);
       const rounds = 1 + rng.int(2);
       for (let r = 0; r < rounds; r++) {
-        const back = t + 2_000 + rng.int(6_000);
-        at(t, `${p.name} stop`, () => stopPeer(p, false));
-        at(back, `${p.name} restart`, () => startPeer(p));
-        t = back + 3_000 + rng.int(8_000);
+        const back = t + 1_000 + rng.int(4_000);
+        churn(t, `${p.name} stop`, () => stopPeer(p, false));
+        churn(back, `${p.name} restart`, () => startPeer(p));
+        t = back + 1_000 + rng.int(5_000);
       }
     }
-    for (const p of leavers) at(spread + 1_000 + rng.int(12_000), `${p.name} leave`, () => stopPeer(p, true));
+    for (const p of leavers) churn(joinAt.get(p)! + 1_000 + rng.int(6_000), `${p.name} leave`, () => stopPeer(p, true));
   }
 
   // ---- the copies curve, once a virtual second
@@ -522,7 +540,8 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   const sampler = clock.setInterval(sample, 1000);
 
   // ---- run
-  const allDone = (): boolean => leechers.every((p) => p.gone || p.completeAt !== undefined) && leechers.some((p) => !p.gone);
+  const allDone = (): boolean =>
+    churnPending === 0 && leechers.every((p) => p.gone || (p.completeAt !== undefined && p.online)) && leechers.some((p) => !p.gone);
   const run = await runUntil(clock, () => allDone() || errors.length > 0, deadline, net);
   const end = clock.now();
   sampler.cancel();
