@@ -15,6 +15,8 @@ test('swarm simulation: the same seed gives the same trace, another seed another
     assert.deepEqual(r.errors, []);
     assert.equal(r.complete, r.leechers);
     assert.ok(r.peers.every((p) => p.intact), 'every peer holds the source bytes');
+    // No real timer, clock or random number was touched while the engines ran.
+    assert.deepEqual(r.leaks, {});
   }
   assert.ok(a.traceEvents > 100, 'the trace records the run');
   // Compare the lines first: a difference then shows where the runs diverged.

@@ -89,6 +89,8 @@ for (const p of r.peers) {
   );
 }
 if (r.swarmHasAllAtMs !== undefined) out.push(`leechers held every piece between them at ${(r.swarmHasAllAtMs / 1000).toFixed(3)}s; first leecher complete at ${((r.firstCompleteAtMs ?? NaN) / 1000).toFixed(3)}s; seed uploaded ${(r.seedUploaded / r.sizeBytes).toFixed(2)}x${r.seedLeftAtMs !== undefined ? ` (left at ${(r.seedLeftAtMs / 1000).toFixed(3)}s)` : ''}`);
+const leaks = Object.entries(r.leaks).map(([k, n]) => `${k} x${n}`);
+out.push(`real timers, clocks and random numbers used during the run: ${leaks.length ? leaks.join(', ') : 'none'}`);
 for (const e of r.errors) out.push(`error: ${e}`);
 if (r.endReason !== 'done') out.push(`ended: ${r.endReason}`);
 out.push(`swarm: ${r.complete}/${r.leechers} complete, virtual ${(r.virtualMs / 1000).toFixed(3)}s, wall ${(r.wallMs / 1000).toFixed(3)}s, trace ${r.trace}`);

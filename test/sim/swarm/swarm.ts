@@ -25,7 +25,8 @@ import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import { InlineHasher } from '../../../src/storage/index.js';
 import type { PieceStorage } from '../../../src/storage/index.js';
 import type { EngineUdp } from '../../../src/engine/client-engine.js';
-import { runUntil } from './driver.js';
+import { guardGlobals, runUntil } from './driver.js';
+import type { LeakCounts } from './driver.js';
 import { SimNetwork } from './sim-network.js';
 import type { NetworkOptions, NetEvent } from './sim-network.js';
 import { SimTracker } from './sim-tracker.js';
@@ -108,6 +109,8 @@ export interface SwarmResult {
   swarmHasAllAtMs: number | undefined;
   firstCompleteAtMs: number | undefined;
   errors: string[];
+  /** Real timers / clocks / random numbers the process used during the run (see driver.guardGlobals): none expected. */
+  leaks: LeakCounts;
   steps: number;
   endReason: string;
   net: SimNetwork['stats'];
@@ -257,7 +260,17 @@ interface Peer {
 const PORT = 6881;
 
 export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
-  const wall0 = performance.now();
+  const wallNow = performance.now.bind(performance);
+  const wall0 = wallNow();
+  const guard = guardGlobals();
+  try {
+    return await simulate(o, wallNow, wall0, guard.counts);
+  } finally {
+    guard.restore();
+  }
+}
+
+async function simulate(o: SwarmOptions, wallNow: () => number, wall0: number, leaks: LeakCounts): Promise<SwarmResult> {
   const seed = o.seed;
   const nLeechers = o.leechers ?? 20;
   const size = o.sizeBytes ?? 16 * 1024 * 1024;
@@ -580,7 +593,8 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     complete: stayed.filter((p) => p.completeAt !== undefined).length,
     leechers: stayed.length,
     virtualMs: end - t0,
-    wallMs: performance.now() - wall0,
+    wallMs: wallNow() - wall0,
+    leaks: { ...leaks },
     trace: traceHex,
     traceEvents,
     traceLines,
