@@ -85,7 +85,7 @@ for (const p of r.peers) {
   const done = p.name === 'seed' ? 'seed' : p.completeAtMs === undefined ? (p.gone ? 'left' : 'INCOMPLETE') : `complete at ${(p.completeAtMs / 1000).toFixed(3)}s`;
   out.push(
     `peer ${p.name} ${p.address.padEnd(11)} ${done.padEnd(22)} up ${mib(p.uploaded).padStart(6)} MiB  down ${mib(p.downloaded).padStart(6)} MiB` +
-      `${p.intact ? '' : '  NOT INTACT'}${p.corrupt ? '  (corrupting)' : ''}${p.banned.length ? `  banned ${p.banned.join(',')}` : ''}${p.hashFailures ? `  ${p.hashFailures} hash failures` : ''}`,
+      `${p.intact || p.gone ? '' : '  NOT INTACT'}${p.corrupt ? '  (corrupting)' : ''}${p.banned.length ? `  banned ${p.banned.join(',')}` : ''}${p.hashFailures ? `  ${p.hashFailures} hash failures` : ''}`,
   );
 }
 if (r.swarmHasAllAtMs !== undefined) out.push(`leechers held every piece between them at ${(r.swarmHasAllAtMs / 1000).toFixed(3)}s; first leecher complete at ${((r.firstCompleteAtMs ?? NaN) / 1000).toFixed(3)}s; seed uploaded ${(r.seedUploaded / r.sizeBytes).toFixed(2)}x${r.seedLeftAtMs !== undefined ? ` (left at ${(r.seedLeftAtMs / 1000).toFixed(3)}s)` : ''}`);
