@@ -248,6 +248,7 @@ export class SimConnection implements Connection {
     if (this.closeReported || !this.handlers) return;
     if (!this.localClosed && this.inbox.length > 0) return;
     this.closeReported = true;
+    this.host.net.quiet = false;
     this.handlers.onClose(this.closeErr);
   }
 }
