@@ -22,9 +22,9 @@ import { NullLogger, TextLogger } from '../../../src/core/logger.js';
 import type { Logger } from '../../../src/core/logger.js';
 import { BtError } from '../../../src/core/errors.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
-import { InlineHasher } from '../../../src/storage/index.js';
+import { InlineHasher, MemoryStateFiles } from '../../../src/storage/index.js';
 import type { PieceStorage } from '../../../src/storage/index.js';
-import type { EngineUdp } from '../../../src/engine/client-engine.js';
+import type { EngineUdp } from '../../../src/engine/index.js';
 import { guardGlobals, runUntil } from './driver.js';
 import type { LeakCounts } from './driver.js';
 import { SimNetwork } from './sim-network.js';
@@ -360,6 +360,7 @@ async function simulate(o: SwarmOptions, wallNow: () => number, wall0: number, l
         throw new Error('no port forwarding in the simulation');
       },
       fetchRange: () => Promise.reject(new Error('no web seeds in the simulation')),
+      stateFiles: new MemoryStateFiles(),
     };
     const engine = new ClientEngine({ ...settings, listenEndpoints: [`${address}:${PORT}`] }, deps);
     const p: Peer = {
