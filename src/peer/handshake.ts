@@ -31,6 +31,9 @@ export function performHandshake(
   return new Promise((resolve, reject) => {
     const decoder = new FrameDecoder({ maxMessageLength: opts.maxMessageLength, expectHandshake: true });
     let done = false;
+    // Resolved: bytes that arrive before the caller takes the connection over (PeerConnection.start sets its own
+    // handlers) belong to the message stream; they wait in the decoder, which goes to the caller with the result.
+    let handedOver = false;
     const timer = opts.clock.setTimeout(() => fail(new BtError('ERR_TIMEOUT', 'handshake timed out', { op: 'handshake' })), opts.timeoutMs);
     const fail = (e: Error): void => {
       if (done) return;
@@ -43,6 +46,7 @@ export function performHandshake(
     if (outgoing) conn.write(encodeHandshake({ reserved: opts.reserved, infoHash: opts.infoHash, peerId: opts.peerId }));
     conn.setHandlers({
       onData: (chunk) => {
+        if (handedOver) return decoder.push(chunk);
         if (done) return;
         try {
           decoder.push(chunk);
@@ -60,6 +64,7 @@ export function performHandshake(
             conn.write(encodeHandshake({ reserved: opts.reserved, infoHash: ours, peerId: opts.peerId }));
           }
           done = true;
+          handedOver = true;
           timer.cancel();
           resolve({ remote: hs, decoder });
         } catch (e) {
