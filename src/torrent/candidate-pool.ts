@@ -23,6 +23,8 @@ export interface Candidate {
 export class CandidatePool {
   private readonly candidates = new Map<string, Candidate>();
   private readonly banned = new Set<string>();
+  /** Peer ids (hex) of banned peers: the same client dialing in again from another port is refused too. */
+  private readonly bannedIds = new Set<string>();
 
   /** `connected(key)`: is that address connected already (then it is not added, nor dialed)? */
   constructor(private readonly connected: (key: string) => boolean) {}
@@ -99,6 +101,15 @@ export class CandidatePool {
   ban(key: string): void {
     this.banned.add(key);
     this.candidates.delete(key);
+  }
+
+  /** Never accept this peer id again (hex; a banned peer that reconnects from a new port). */
+  banPeerId(idHex: string): void {
+    this.bannedIds.add(idHex);
+  }
+
+  isBannedPeerId(idHex: string): boolean {
+    return this.bannedIds.has(idHex);
   }
 
   forget(key: string): void {

@@ -7,7 +7,7 @@ import type { Clock } from '../core/index.js';
 import type { ConnectionEncryption, PeerHandler } from '../peer/index.js';
 import { PeerConnection } from '../peer/index.js';
 import type { Connection } from '../transport/index.js';
-import { equalBytes, formatHostPort } from '../util/index.js';
+import { equalBytes, formatHostPort, toHex } from '../util/index.js';
 import type { FrameDecoder, Handshake } from '../wire/index.js';
 import { supportsDht } from '../wire/index.js';
 import type { CandidatePool } from './candidate-pool.js';
@@ -83,7 +83,7 @@ export class PeerSet {
       return undefined;
     };
     if (!a.accepting) return refuse('torrent not active');
-    if (pool.isBanned(address)) return refuse('banned');
+    if (pool.isBanned(address) || pool.isBannedPeerId(toHex(remote.peerId))) return refuse('banned');
     if (equalBytes(remote.peerId, a.ourPeerId)) {
       if (conn.outgoing) pool.ban(address);
       else pool.forget(address);

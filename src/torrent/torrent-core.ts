@@ -14,7 +14,7 @@ import type { PeerConnection, PeerHandler } from '../peer/index.js';
 import type { PiecePicker } from '../picker/index.js';
 import type { PieceStorage } from '../storage/index.js';
 import type { TrackerManager } from '../tracker/index.js';
-import { RateMeter } from '../util/index.js';
+import { RateMeter, toHex } from '../util/index.js';
 import type { Message } from '../wire/index.js';
 import { CandidatePool } from './candidate-pool.js';
 import { DhtAnnouncer } from './dht-announcer.js';
@@ -82,6 +82,8 @@ export class TorrentCore {
   /** The next start hashes every piece, whatever the resume data says (recheck()). */
   forceFullCheck = false;
   sequential: boolean;
+  /** stop() is under way: the mode is still the old one, but no peer may join. */
+  stopping = false;
   readonly handler: PeerHandler;
   private ticker: Timer | undefined;
 
@@ -253,6 +255,7 @@ export class TorrentCore {
 
   /** Disconnect peers, stop timers, close files, save resume data, tell trackers. The torrent can be started again. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.abort?.abort();
     this.stopTicker();
     this.rate.cancel();
@@ -274,7 +277,13 @@ export class TorrentCore {
       if (have) await this.saveResume(have);
     }
     await announced;
+    this.stopping = false;
     if (!this.error) this.setMode(new StoppedMode(this));
+  }
+
+  /** Peers may join (dialed or incoming): the mode takes them and no stop is under way. */
+  get accepting(): boolean {
+    return this.mode.connectable && !this.stopping;
   }
 
   /** Fast resume: record the verified pieces with the files' sizes and mtimes. */
@@ -324,6 +333,7 @@ export class TorrentCore {
 
   ban(st: PeerSession, reason: string): void {
     this.pool.ban(st.id);
+    this.pool.banPeerId(toHex(st.peer.peerId));
     this.events.emit('peer-banned', st.id, reason);
     this.log.info(`banned ${st.id}: ${reason}`);
     st.close(`banned: ${reason}`);

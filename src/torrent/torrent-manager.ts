@@ -171,7 +171,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** Connections this torrent may still open (per-torrent limit). */
   get openSlots(): number {
     const core = this.#core;
-    if (!core.mode.connectable) return 0;
+    if (!core.accepting) return 0;
     return Math.max(0, core.env.settings.maxConnectionsPerTorrent - core.peers.size - core.pool.connecting);
   }
 
@@ -193,11 +193,22 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   /** Can this torrent take one more (incoming or dialed) connection? */
   acceptsPeer(): boolean {
-    return this.#core.mode.connectable && this.#core.peers.size < this.#core.env.settings.maxConnectionsPerTorrent;
+    return this.#core.accepting && this.#core.peers.size < this.#core.env.settings.maxConnectionsPerTorrent;
   }
 
   /** A connection whose handshake has completed joins the swarm (or is refused: not active, banned, ourselves...). */
   attachPeer(conn: Connection, remote: Handshake, decoder: FrameDecoder, encryption: ConnectionEncryption = 'none'): void {
+    try {
+      this.#attach(conn, remote, decoder, encryption);
+    } catch (e) {
+      // Our bug, not the peer's: say so with the stack, drop the connection, keep the torrent and the engine.
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.#core.log.error(`internal error attaching ${conn.remoteAddress}:${conn.remotePort}: ${err.stack ?? err.message}`);
+      conn.close(false);
+    }
+  }
+
+  #attach(conn: Connection, remote: Handshake, decoder: FrameDecoder, encryption: ConnectionEncryption): void {
     const core = this.#core;
     const env = core.env;
     const st = core.peers.admit(
@@ -207,7 +218,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       encryption,
       core.pool,
       {
-        accepting: core.mode.connectable,
+        accepting: core.accepting,
         ourPeerId: env.peerId,
         maxConnections: env.settings.maxConnectionsPerTorrent,
         pieceCount: this.pieceCount,
