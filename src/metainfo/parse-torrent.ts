@@ -33,13 +33,18 @@ function pickUtf8(d: BDict, key: string, field: string): [string, string] | unde
   return b === undefined ? undefined : [utf8Lossy(b), field];
 }
 
+/** Linux's PATH_MAX: no file of a torrent can be written under a longer path, so none may be described. */
+export const MAX_PATH_BYTES = 4096;
+/** The most components a path within MAX_PATH_BYTES can have (one byte and a separator each). */
+const MAX_PATH_COMPONENTS = MAX_PATH_BYTES / 2;
+
 /**
  * Path components of file `i`, preferring `path.utf-8` when it is a list of valid UTF-8 strings.
  * Returns the components and whether they came from `path.utf-8` (see pathField).
  */
 function pickPath(f: BDict, i: number): [string[], boolean] {
   const alt = has(f, 'path.utf-8') ? f['path.utf-8'] : undefined;
-  if (alt !== undefined && isList(alt) && alt.length > 0) {
+  if (alt !== undefined && isList(alt) && alt.length > 0 && alt.length <= MAX_PATH_COMPONENTS) {
     const comps: string[] = [];
     for (const c of alt) {
       const s = isBytes(c) ? utf8OrUndefined(c) : undefined;
@@ -51,12 +56,16 @@ function pickPath(f: BDict, i: number): [string[], boolean] {
   const raw = has(f, 'path') ? f['path'] : undefined;
   if (raw === undefined) bad(pathField(i, false), 'missing');
   if (!isList(raw)) bad(pathField(i, false), 'expected a list');
+  if (raw.length > MAX_PATH_COMPONENTS) bad(pathField(i, false), `${raw.length} components: deeper than any file system allows (${MAX_PATH_BYTES} bytes)`);
   const comps = new Array<string>(raw.length);
+  let bytes = 0;
   for (let j = 0; j < raw.length; j++) {
     const c = raw[j]!;
     if (!isBytes(c)) bad(`${pathField(i, false)}[${j}]`, 'expected a byte string');
+    bytes += c.length + 1;
     comps[j] = utf8Lossy(c);
   }
+  if (bytes > MAX_PATH_BYTES) bad(pathField(i, false), `${bytes} bytes long: longer than any file system allows (${MAX_PATH_BYTES})`);
   return [comps, false];
 }
 
@@ -69,6 +78,18 @@ function checkLength(v: number | undefined, field: string): number {
   if (v === undefined) bad(field, 'missing');
   if (!Number.isSafeInteger(v) || v < 0) bad(field, `must be a non-negative integer, got ${v}`);
   return v;
+}
+
+/** A node of the path tree parseFiles builds: a file, or a directory with its entries. */
+interface PathNode {
+  file: boolean;
+  children: Map<string, PathNode> | undefined;
+}
+
+/** A path for an error message, at most ~200 characters (hostile paths run to megabytes). */
+function shortPath(comps: readonly string[]): string {
+  const s = JSON.stringify(comps.join('/'));
+  return s.length <= 200 ? s : `${s.slice(0, 100)}…${s.slice(-100)} (${comps.length} components)`;
 }
 
 function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: number; singleFile: boolean } {
@@ -84,8 +105,9 @@ function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: n
   const list = getList(info, 'files', 'info.files', 'ERR_METAINFO')!;
   if (list.length === 0) bad('info.files', 'empty file list');
   const files: TorrentFile[] = [];
-  // Every path ('a/b/c') and every directory prefix ('a', 'a/b') seen so far: a file may not reuse either.
-  const taken = new Map<string, boolean>(); // value: true = file, false = directory
+  // A tree of the paths seen so far, by component: a file may not reuse a file's or a directory's path. Each file
+  // costs one map lookup per component (a map of prefix strings would cost depth² per file: a remote hang).
+  const root: PathNode = { file: false, children: new Map() };
   let total = 0;
   for (let i = 0; i < list.length; i++) {
     const entry = list[i]!;
@@ -108,15 +130,16 @@ function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: n
       if (!Number.isSafeInteger(total)) bad(`info.files[${i}].length`, 'total length out of range');
       continue;
     }
-    let prefix = comps[0]!;
-    for (let j = 1; j < comps.length; j++) {
-      const kind = taken.get(prefix);
-      if (kind === true) bad(pathField(i, fromUtf8), `path ${JSON.stringify(comps.join('/'))} is inside file ${JSON.stringify(prefix)}`);
-      if (kind === undefined) taken.set(prefix, false);
-      prefix += '/' + comps[j]!;
+    let node = root;
+    for (let j = 0; j < comps.length; j++) {
+      if (node.file) bad(pathField(i, fromUtf8), `path ${shortPath(comps)} is inside file ${shortPath(comps.slice(0, j))}`);
+      let next = node.children!.get(comps[j]!);
+      if (!next) {
+        next = j === comps.length - 1 ? { file: true, children: undefined } : { file: false, children: new Map() };
+        node.children!.set(comps[j]!, next);
+      } else if (j === comps.length - 1) bad(pathField(i, fromUtf8), `duplicate path ${shortPath(comps)}`);
+      node = next;
     }
-    if (taken.has(prefix)) bad(pathField(i, fromUtf8), `duplicate path ${JSON.stringify(prefix)}`);
-    taken.set(prefix, true);
     comps.unshift(name);
     files.push({ path: comps, length, offset: total });
     total += length;
@@ -199,12 +222,12 @@ function parseNodes(v: BValue | undefined): DhtNodeAddr[] {
 function parseUrlList(v: BValue | undefined): string[] {
   if (v === undefined) return [];
   const items = isList(v) ? v : [v];
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const u of items) {
     const s = str(u);
-    if (s !== undefined && !out.includes(s)) out.push(s);
+    if (s !== undefined) out.add(s);
   }
-  return out;
+  return [...out];
 }
 
 /**
