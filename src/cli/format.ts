@@ -4,6 +4,21 @@ import type { PeerInfo, PortMapping, ReachabilityReport, TorrentStats, TrackerSt
 
 export const fmtBytes = formatBytes;
 
+/**
+ * One line of text for a terminal: control characters (C0, DEL, C1) shown escaped (`\x1b`, `\r`, `\n`), so a
+ * torrent's name or a tracker's failure reason cannot move the cursor, set the window title or fake a line.
+ * Everything the CLI prints as text goes through this; JSON output is escaped by JSON.stringify already.
+ */
+export function textSafe(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** Seconds as `mm:ss`, or `XhYYm` from an hour; `--:--` when unknown. */
 export function fmtEta(s: number | undefined): string {
   if (s === undefined || !Number.isFinite(s)) return '--:--';

@@ -1,7 +1,7 @@
 /** Progress reporting for download/seed: a live bar on a terminal, plain lines when piped, or JSON lines. */
 import cliProgress from 'cli-progress';
 import type { TorrentStats, TrackerStatus } from '../index.js';
-import { fmtBytes, fmtEta, progressJson, progressLine, trackerJson, trackerLine } from './format.js';
+import { fmtBytes, fmtEta, progressJson, progressLine, textSafe, trackerJson, trackerLine } from './format.js';
 import type { ProgressSource } from './format.js';
 
 export type ProgressMode = 'json' | 'bar' | 'lines';
@@ -59,7 +59,7 @@ export class Reporter {
   line(text: string): void {
     if (this.mode === 'json') return;
     if (this.bar) this.bar.stop();
-    this.io.write(`${text}\n`);
+    this.io.write(`${textSafe(text)}\n`);
     if (this.bar) this.startBar();
   }
 

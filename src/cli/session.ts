@@ -5,11 +5,11 @@
 import { ClientEngine, TextLogger } from '../index.js';
 import type { EngineSettings, Logger, PortForwardingStatus, PortMapping, ReachabilityReport, TorrentManager } from '../index.js';
 import { CliExit, EXIT } from './exit.js';
-import { mappingJson, mappingLine, peerEventJson, peerLine, reachabilityJson, reachabilityLine } from './format.js';
+import { mappingJson, mappingLine, peerEventJson, peerLine, reachabilityJson, reachabilityLine, textSafe } from './format.js';
 import type { Reporter } from './reporter.js';
 
 export function makeLogger(verbose: boolean | undefined): Logger {
-  return new TextLogger(verbose ? 'debug' : 'warn', (line) => process.stderr.write(`${line}\n`));
+  return new TextLogger(verbose ? 'debug' : 'warn', (line) => process.stderr.write(`${textSafe(line)}\n`));
 }
 
 export async function startEngine(settings: Partial<EngineSettings>, verbose: boolean | undefined): Promise<ClientEngine> {

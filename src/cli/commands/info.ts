@@ -1,6 +1,7 @@
 /** `torrentkit info`: what a .torrent or magnet link holds, as text or JSON. */
 import { describeTorrent } from '../../index.js';
 import { EXIT } from '../exit.js';
+import { textSafe } from '../format.js';
 import { loadTorrent, parseMagnetOrExit } from '../load.js';
 
 export function runInfo(source: string, opts: { json?: boolean }, write: (text: string) => void = (text) => void process.stdout.write(text)): number {
@@ -10,7 +11,7 @@ export function runInfo(source: string, opts: { json?: boolean }, write: (text: 
       write(`${JSON.stringify({ infoHash: m.infoHashHex, name: m.displayName, trackers: m.trackers, peers: m.peers, webSeeds: m.webSeeds })}\n`);
     } else {
       write(
-        [`info-hash: ${m.infoHashHex}`, `name: ${m.displayName ?? '(none)'}`, ...m.trackers.map((t) => `tracker: ${t}`), ...m.peers.map((p) => `peer: ${p}`), ...m.webSeeds.map((w) => `web seed: ${w}`)].join('\n') + '\n',
+        [`info-hash: ${m.infoHashHex}`, `name: ${m.displayName ?? '(none)'}`, ...m.trackers.map((t) => `tracker: ${t}`), ...m.peers.map((p) => `peer: ${p}`), ...m.webSeeds.map((w) => `web seed: ${w}`)].map(textSafe).join('\n') + '\n',
       );
     }
     return EXIT.OK;
@@ -35,6 +36,6 @@ export function runInfo(source: string, opts: { json?: boolean }, write: (text: 
     );
     return EXIT.OK;
   }
-  write(describeTorrent(meta).join('\n') + '\n');
+  write(describeTorrent(meta).map(textSafe).join('\n') + '\n');
   return EXIT.OK;
 }

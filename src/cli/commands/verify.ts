@@ -13,8 +13,8 @@ export async function runVerify(file: string, opts: { data: string; json?: boole
   if (opts.json) {
     write(`${JSON.stringify({ infoHash: meta.infoHashHex, have: v.have, pieces: v.pieceCount, complete: v.complete, seconds, files })}\n`);
   } else {
-    write(`${info.name}: ${v.have}/${v.pieceCount} pieces verified in ${seconds.toFixed(1)} s${v.complete ? ', complete' : ''}\n`);
-    for (const f of files) if (!f.complete) write(`  incomplete: ${f.path} (${f.missingPieces} piece(s) missing or bad)\n`);
+    write(`${textSafe(info.name)}: ${v.have}/${v.pieceCount} pieces verified in ${seconds.toFixed(1)} s${v.complete ? ', complete' : ''}\n`);
+    for (const f of files) if (!f.complete) write(`  incomplete: ${textSafe(f.path)} (${f.missingPieces} piece(s) missing or bad)\n`);
   }
   return v.complete ? EXIT.OK : EXIT.FAILURE;
 }
