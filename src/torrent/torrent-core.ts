@@ -317,6 +317,9 @@ export class TorrentCore {
     this.stopTicker();
     this.rate.cancel();
     this.dht.stop();
+    // Verifications and web seed fetches still under way report nothing more: not a second failure now, nor
+    // (after a restart replaced this download) a stale one that would fail the new run.
+    this.active?.dispose();
     this.peers.closeAll('torrent error');
     this.setMode(new ErrorMode(this));
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
