@@ -51,7 +51,8 @@ export class Requester {
     if (picker.finished || p.isClosed || !st.amInterested) return;
     if (st.choking && st.allowedFast.size === 0) return;
     if (this.assembler.overBudget) return;
-    const target = requestDepth(p.down.rate(now), this.settings, st.maxRequests, st.slowStart);
+    // A snubbed peer (its blocks were given to others) gets one request at a time until it delivers again.
+    const target = st.snubbed ? 1 : requestDepth(p.down.rate(now), this.settings, st.maxRequests, st.slowStart);
     let want = requestBatch(picker.outstanding(st.id), target);
     if (want === 0) return;
     const budget = this.rate.download;

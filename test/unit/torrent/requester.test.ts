@@ -1,7 +1,22 @@
 /** requestDepth / requestBatch / nextSlowStart (pure), and the Requester filling a pipeline within its budgets. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextSlowStart, requestBatch, requestDepth } from '../../../src/torrent/requester.js';
+import { FakeClock } from '../../../src/core/fake-clock.js';
+import { SeededRandom } from '../../../src/core/node-random.js';
+import { PeerConnection } from '../../../src/peer/peer-connection.js';
+import { PiecePicker } from '../../../src/picker/index.js';
+import { InlineHasher } from '../../../src/storage/hasher.js';
+import { MemoryStorage } from '../../../src/storage/memory-storage.js';
+import { PeerSession } from '../../../src/torrent/peer-session.js';
+import { PieceAssembler } from '../../../src/torrent/piece-assembler.js';
+import { Requester, nextSlowStart, requestBatch, requestDepth } from '../../../src/torrent/requester.js';
+import { resolveSettings } from '../../../src/torrent/settings.js';
+import { TorrentRate } from '../../../src/torrent/torrent-rate.js';
+import { memoryPair } from '../../../src/transport/memory/memory-transport.js';
+import { Bitfield } from '../../../src/util/bitfield.js';
+import { FrameDecoder } from '../../../src/wire/index.js';
+import type { Message } from '../../../src/wire/index.js';
+import { makeTestTorrent, settle } from '../../helpers/torrent-rig.js';
 
 const S = { requestQueueSeconds: 3, maxOutstandingRequests: 1000 };
 const BLOCK = 16384;
@@ -56,5 +71,73 @@ describe('nextSlowStart', () => {
     assert.equal(nextSlowStart(33, 9_999), 34);
     assert.equal(nextSlowStart(34, 10_000), 0);
     assert.equal(nextSlowStart(0, 5), 0, 'ended stays ended');
+  });
+});
+
+describe('Requester.fill', () => {
+  function setup(o: { limit?: number; snubbed?: boolean; choking?: boolean; interested?: boolean } = {}) {
+    const t = makeTestTorrent({ pieces: 64 });
+    const info = t.meta.info;
+    const clock = new FakeClock();
+    const settings = resolveSettings();
+    const [local, remote] = memoryPair();
+    const sent: Message[] = [];
+    const dec = new FrameDecoder({ maxMessageLength: 64 * 1024 });
+    remote.setHandlers({
+      onData: (c) => {
+        dec.push(c);
+        for (let r = dec.next(); r; r = dec.next()) if (r.kind === 'message') sent.push(r.message);
+      },
+      onDrain: () => {},
+      onClose: () => {},
+    });
+    const peer = new PeerConnection({ conn: local, peerId: new Uint8Array(20), reserved: new Uint8Array(8), decoder: new FrameDecoder({ maxMessageLength: 1 << 16 }), pieceCount: 64, clock, handler: { onMessage: () => {}, onClose: () => {}, onDrain: () => {} } });
+    const st = new PeerSession({ peer, pieceCount: 64, source: 'manual', encryption: 'none', dht: false });
+    st.have.setAll();
+    st.choking = o.choking ?? false;
+    st.amInterested = o.interested ?? true;
+    st.snubbed = o.snubbed ?? false;
+    const picker = new PiecePicker({ pieceCount: 64, pieceLength: info.pieceLength, totalLength: info.totalLength, have: new Bitfield(64), random: new SeededRandom(1) });
+    picker.addPeerBitfield(st.have);
+    const rate = new TorrentRate(clock, undefined, () => {});
+    if (o.limit) rate.setLimits({ download: o.limit });
+    const asm = new PieceAssembler(info, new MemoryStorage(info), new InlineHasher(), { verified: () => {}, failed: () => {}, error: () => {}, unblocked: () => {} });
+    const rq = new Requester(settings, rate, asm);
+    return { rq, picker, st, sent, clock };
+  }
+
+  it('fills a fresh peer to its slow-start depth, then only in batches', async () => {
+    const s = setup();
+    s.rq.fill(s.picker, s.st, s.clock.now());
+    await settle();
+    assert.equal(s.sent.length, 32);
+    s.rq.fill(s.picker, s.st, s.clock.now());
+    await settle();
+    assert.equal(s.sent.length, 32, 'a full pipeline asks for nothing more');
+  });
+
+  it('nothing while choked (without allowed-fast pieces) or not interested', async () => {
+    for (const o of [{ choking: true }, { interested: false }]) {
+      const s = setup(o);
+      s.rq.fill(s.picker, s.st, s.clock.now());
+      await settle();
+      assert.equal(s.sent.length, 0);
+    }
+  });
+
+  it('a snubbed peer gets one request at a time', async () => {
+    const s = setup({ snubbed: true });
+    s.rq.fill(s.picker, s.st, s.clock.now());
+    s.rq.fill(s.picker, s.st, s.clock.now());
+    await settle();
+    assert.equal(s.sent.length, 1);
+  });
+
+  it('a download limit bounds what is requested by the bytes it allows', async () => {
+    const s = setup({ limit: 64 * 1024 });
+    s.rq.fill(s.picker, s.st, s.clock.now());
+    await settle();
+    const n = s.sent.length;
+    assert.ok(n >= 1 && n < 32, `${n} requests`);
   });
 });
