@@ -69,6 +69,33 @@ describe('StoppedMode → CheckingMode → DownloadingMode', () => {
   });
 });
 
+describe('stop and recheck', () => {
+  it('stop while checking ends in stopped, without an error; start again checks afresh', async () => {
+    const rig = new TorrentRig({ pieces: 4, seeded: true });
+    const started = rig.torrent.start();
+    await rig.torrent.stop();
+    await started;
+    await rig.settle();
+    assert.equal(rig.torrent.state, 'stopped');
+    assert.equal(rig.torrent.error, undefined);
+    assert.deepEqual(rig.states, ['checking', 'stopped']);
+    assert.equal(rig.storages.length, 1);
+    await assert.rejects(rig.storages[0]!.read(0, 0, 1), { code: 'ERR_CLOSED' }, 'a stopped torrent leaves no storage open');
+    await rig.start();
+    assert.equal(rig.torrent.state, 'seeding');
+    assert.equal(rig.storages.length, 2, 'a new storage per start');
+  });
+
+  it('recheck stops and checks every piece again', async () => {
+    const rig = new TorrentRig({ pieces: 3, seeded: true });
+    await rig.start();
+    await rig.torrent.recheck();
+    await rig.settle();
+    assert.deepEqual(rig.states, ['checking', 'seeding', 'stopped', 'checking', 'seeding']);
+    assert.deepEqual(rig.eventsOf('checked'), [[3, 3], [3, 3]]);
+  });
+});
+
 describe('CheckingMode → QueuedMode', () => {
   it('waits in queued while mayActivate says no, then leaveQueue activates it', async () => {
     let slot = false;
