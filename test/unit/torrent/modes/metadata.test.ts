@@ -90,4 +90,34 @@ describe('MetadataMode', () => {
     assert.equal(reply.length, 1);
     assert.deepEqual(decodeUtMetadata((reply[0] as { payload: Uint8Array }).payload), { type: 'reject', piece: 0 });
   });
+
+  it('a peer that dialed us is dialed back on its listen port once the metadata is there', async () => {
+    const rig = new TorrentRig({ pieces: 6, magnet: true });
+    await rig.start();
+    const info = rig.meta.infoBytes;
+    const p = await rig.connect({ extended: true, incoming: true });
+    p.extendedHandshake({ metadata_size: info.length, p: 7777 });
+    await rig.settle();
+    p.utMetadata({ type: 'data', piece: 0, totalSize: info.length, data: info });
+    await rig.settle();
+    assert.equal(rig.torrent.state, 'downloading');
+    assert.ok(p.closed);
+    assert.deepEqual(rig.torrent.takeCandidate(rig.clock.now()), { host: '127.0.0.1', port: 7777 });
+  });
+
+  it('serves our metadata to a peer once we have it (BEP 9)', async () => {
+    const rig = new TorrentRig({ pieces: 6, seeded: true });
+    await rig.start();
+    const p = await rig.connect({ extended: true });
+    p.extendedHandshake();
+    await rig.settle();
+    assert.equal(p.theirExtendedHandshake()!.metadata_size, rig.meta.infoBytes.length);
+    p.utMetadata({ type: 'request', piece: 0 });
+    p.utMetadata({ type: 'request', piece: 1 });
+    await rig.settle();
+    assert.deepEqual(p.utMetadataReceived(), [
+      { type: 'data', piece: 0, totalSize: rig.meta.infoBytes.length, data: rig.meta.infoBytes },
+      { type: 'reject', piece: 1 },
+    ]);
+  });
 });

@@ -62,4 +62,49 @@ describe('SeedingMode', () => {
     await rig.settle();
     assert.ok(s.closed);
   });
+
+  it('seedTimeLimitMs: seeding stops once the time is up (seed-limit, then stopped)', async () => {
+    const rig = new TorrentRig({ pieces: 2, seeded: true, torrentOptions: { seedTimeLimitMs: 30_000 } });
+    await rig.start();
+    await rig.advance(29_000);
+    assert.equal(rig.torrent.state, 'seeding');
+    await rig.advance(2_000);
+    assert.equal(rig.eventsOf('seed-limit').length, 1);
+    assert.match(rig.eventsOf('seed-limit')[0]![0], /seeded for 30 s \(limit 30 s\)/);
+    assert.equal(rig.torrent.state, 'stopped');
+  });
+
+  it('seedRatioLimit: seeding stops once the torrent has been uploaded that many times', async () => {
+    const rig = new TorrentRig({ pieces: 2, seeded: true, torrentOptions: { seedRatioLimit: 1 } });
+    await rig.start();
+    const l = await rig.connect();
+    l.send({ type: 'interested' });
+    await l.next('unchoke');
+    l.send({ type: 'request', index: 0, begin: 0, length: 16384 });
+    await l.next('piece');
+    await rig.advance(1000);
+    assert.equal(rig.torrent.state, 'seeding', 'half the size uploaded');
+    l.send({ type: 'request', index: 1, begin: 0, length: 16384 });
+    await l.next('piece');
+    await rig.advance(1000);
+    assert.equal(rig.eventsOf('seed-limit').length, 1);
+    assert.equal(rig.torrent.state, 'stopped');
+    assert.ok(l.closed);
+  });
+
+  it('the choke round every chokeIntervalMs unchokes the interested and chokes the rest', async () => {
+    const rig = new TorrentRig({ pieces: 2, seeded: true, settings: { uploadSlots: 1 } });
+    await rig.start();
+    const a = await rig.connect();
+    const b = await rig.connect();
+    a.send({ type: 'interested' });
+    await a.next('unchoke');
+    b.send({ type: 'interested' });
+    await rig.settle();
+    assert.equal(b.received('unchoke').length, 0, 'the only slot is taken');
+    a.send({ type: 'not-interested' });
+    await rig.advance(rig.settings.chokeIntervalMs);
+    assert.equal(a.received('choke').length, 1);
+    assert.equal(b.received('unchoke').length, 1);
+  });
 });
