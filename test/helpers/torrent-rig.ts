@@ -72,6 +72,8 @@ export interface TestTorrentOptions {
   files?: number[];
   name?: string;
   seed?: number;
+  /** BEP 19 web seeds (url-list). */
+  urlList?: string[];
 }
 
 export interface TestTorrent {
@@ -97,6 +99,7 @@ export function makeTestTorrent(opts: TestTorrentOptions = {}): TestTorrent {
     length: total,
     pieceLength,
     pieceHashes: hashes,
+    urlList: opts.urlList,
   });
   return { meta: parseTorrent(torrent), content, torrent };
 }
