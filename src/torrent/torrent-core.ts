@@ -247,7 +247,8 @@ export class TorrentCore {
 
   /** Back from paused: downloading or seeding again, peers wanted. */
   resumeActive(): void {
-    this.setMode(this.active!.picker.complete ? new SeedingMode(this) : new DownloadingMode(this));
+    // finished, not complete: a selective download with every wanted piece seeds (as activate() decides).
+    this.setMode(this.active!.picker.finished ? new SeedingMode(this) : new DownloadingMode(this));
     this.wantPeers();
   }
 

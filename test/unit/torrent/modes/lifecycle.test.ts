@@ -163,6 +163,22 @@ describe('PausedMode', () => {
     assert.equal(rig.torrent.state, 'seeding');
   });
 
+  it('a finished selective download (files skipped) resumes from pause as seeding', async () => {
+    const rig = new TorrentRig({ files: [16384, 16384], torrentOptions: { filePriorities: [4, 0] } });
+    await rig.start();
+    const p = await rig.connect();
+    p.servePieces(rig.content, rig.meta.info.pieceLength);
+    p.send({ type: 'bitfield', bits: ScriptedPeer.bits(2, [0]) }, { type: 'unchoke' });
+    await rig.settle();
+    assert.equal(rig.torrent.state, 'seeding');
+    assert.equal(rig.torrent.complete, false, 'file 1 is skipped');
+    rig.torrent.pause();
+    await rig.torrent.start();
+    await rig.settle();
+    assert.equal(rig.torrent.state, 'seeding', 'nothing left to download');
+    await rig.torrent.waitForCompletion();
+  });
+
   it('pause does nothing while stopped or checking', async () => {
     const rig = new TorrentRig({ pieces: 2 });
     rig.torrent.pause();
