@@ -77,6 +77,26 @@ describe('BEP 21 upload_only', () => {
     assert.equal(rig.eventsOf('peer-disconnected')[0]![1], 'neither wants anything more');
   });
 
+  it('once every wanted piece is there (files skipped), a seed that connects is left', async () => {
+    const rig = new TorrentRig({ files: [16384, 16384], torrentOptions: { filePriorities: [4, 0] } });
+    await rig.start();
+    const p = await rig.connect();
+    p.servePieces(rig.content, rig.meta.info.pieceLength);
+    p.send({ type: 'bitfield', bits: ScriptedPeer.bits(2, [0]) }, { type: 'unchoke' });
+    await rig.settle();
+    assert.equal(rig.torrent.state, 'seeding');
+    assert.equal(p.closed, false, 'a leecher may still want piece 0 from us');
+    const seed = await rig.connect();
+    seed.send({ type: 'bitfield', bits: ScriptedPeer.bits(2) });
+    await rig.settle();
+    assert.ok(seed.closed);
+    assert.deepEqual(rig.eventsOf('peer-disconnected'), [[seed.address, 'neither wants anything more']]);
+    // The same once a peer completes by a have.
+    p.send({ type: 'have', index: 1 });
+    await rig.settle();
+    assert.ok(p.closed);
+  });
+
   it('while downloading, an upload_only peer is kept (it has what we want)', async () => {
     const rig = new TorrentRig({ pieces: 2 });
     await rig.start();
