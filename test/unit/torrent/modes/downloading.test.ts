@@ -153,6 +153,35 @@ describe('DownloadingMode', () => {
     assert.deepEqual(slow.received('cancel'), []);
   });
 
+  it('the request timeout counts from our first request, not from when the peer connected', async () => {
+    // Unchoked only after 30 s.
+    const rig = new TorrentRig({ pieces: 100, pieceLength: 32 * 1024 });
+    await rig.start();
+    const late = await rig.connect();
+    late.send({ type: 'bitfield', bits: ScriptedPeer.bits(100) });
+    await rig.advance(30_000);
+    late.send({ type: 'unchoke' });
+    await rig.settle();
+    assert.equal(late.takeAll('request').length, 32);
+    await rig.advance(2_000);
+    assert.deepEqual(late.takeAll('request'), [], 'not snubbed: nothing withdrawn and handed out again');
+    // Silent for requestTimeoutMs after its requests: snubbed now (one request at a time from here).
+    await rig.advance(rig.settings.requestTimeoutMs);
+    assert.ok(late.takeAll('request').length <= 1);
+
+    // Interesting only after 30 s (it had nothing for us until then).
+    const rig2 = new TorrentRig({ pieces: 100, pieceLength: 32 * 1024 });
+    await rig2.start();
+    const quiet = await rig2.connect();
+    quiet.send({ type: 'unchoke' });
+    await rig2.advance(30_000);
+    quiet.send({ type: 'have', index: 99 });
+    await rig2.settle();
+    assert.equal(quiet.takeAll('request').length, 2);
+    await rig2.advance(2_000);
+    assert.deepEqual(quiet.takeAll('request'), []);
+  });
+
   it('endgame: a block asked of two peers is cancelled at the one that did not send it', async () => {
     const rig = new TorrentRig({ pieces: 1 });
     await rig.start();
