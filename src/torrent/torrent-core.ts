@@ -82,6 +82,8 @@ export class TorrentCore {
   /** The next start hashes every piece, whatever the resume data says (recheck()). */
   forceFullCheck = false;
   sequential: boolean;
+  /** stop() calls under way (the mode changes only when one ends): no peer may join, none is asked for. */
+  private stopping = 0;
   readonly handler: PeerHandler;
   private ticker: Timer | undefined;
 
@@ -131,11 +133,11 @@ export class TorrentCore {
     });
     this.dht = new DhtAnnouncer(source.infoHash, env.clock, this.log, {
       dht: () => env.dht?.(),
-      allowed: () => this.dhtAllowed && env.dht !== undefined && this.mode.connectable,
+      allowed: () => this.dhtAllowed && env.dht !== undefined && this.connectable,
       nodes: () => this.meta?.nodes,
       listenPort: () => env.listenPort(),
       peer: (host, port) => {
-        if (this.addCandidate(host, port, 'dht') && this.mode.connectable) this.wantPeers();
+        if (this.addCandidate(host, port, 'dht') && this.connectable) this.wantPeers();
       },
       isSelf: (h, p) => env.isSelf(h, p),
     });
@@ -145,7 +147,7 @@ export class TorrentCore {
         let added = 0;
         // Trackers list the announcing peer too: never dial ourselves.
         for (const p of peers) if (!env.isSelf(p.host, p.port) && this.addCandidate(p.host, p.port, 'tracker')) added++;
-        if (added > 0 && this.mode.connectable) this.wantPeers();
+        if (added > 0 && this.connectable) this.wantPeers();
       },
       warning: (w) => this.events.emit('warning', w),
       status: (st) => this.events.emit('tracker', st),
@@ -164,6 +166,11 @@ export class TorrentCore {
 
   get infoHash(): Uint8Array {
     return this.owner.infoHash;
+  }
+
+  /** Are peers dialed and accepted now (the mode says so, and the torrent is not stopping)? */
+  get connectable(): boolean {
+    return this.mode.connectable && this.stopping === 0;
   }
 
   /** The metadata fetch, while in metadata mode. */
@@ -254,6 +261,16 @@ export class TorrentCore {
 
   /** Disconnect peers, stop timers, close files, save resume data, tell trackers. The torrent can be started again. */
   async stop(): Promise<void> {
+    this.stopping++;
+    try {
+      await this.stopParts();
+    } finally {
+      this.stopping--;
+    }
+    if (!this.error) this.setMode(new StoppedMode(this));
+  }
+
+  private async stopParts(): Promise<void> {
     this.abort?.abort();
     this.stopTicker();
     this.rate.cancel();
@@ -275,7 +292,6 @@ export class TorrentCore {
       if (have) await this.saveResume(have);
     }
     await announced;
-    if (!this.error) this.setMode(new StoppedMode(this));
   }
 
   /** Fast resume: record the verified pieces with the files' sizes and mtimes. */
@@ -295,6 +311,7 @@ export class TorrentCore {
   }
 
   wantPeers(): void {
+    if (this.stopping > 0) return;
     this.env.wantPeers(this.owner);
   }
 

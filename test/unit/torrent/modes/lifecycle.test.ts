@@ -86,6 +86,39 @@ describe('stop and recheck', () => {
     assert.equal(rig.storages.length, 2, 'a new storage per start');
   });
 
+  it('no peer joins a torrent while it stops, and none is left connected once stopped', async () => {
+    let finishClose: () => void = () => {};
+    const rig = new TorrentRig({
+      pieces: 2,
+      storage: (meta) => {
+        const inner = new MemoryStorage(meta.info);
+        return {
+          read: (p, b, l) => inner.read(p, b, l),
+          write: (p, b, d) => inner.write(p, b, d),
+          hasData: (p) => inner.hasData(p),
+          ensureFiles: (w) => inner.ensureFiles(w),
+          // A slow close (an fs storage flushing): stop() waits for it.
+          close: () => new Promise<void>((r) => (finishClose = () => void inner.close().then(r))),
+        };
+      },
+    });
+    await rig.start();
+    const a = await rig.connect();
+    const wanted = rig.calls.wantPeers;
+    const stopping = rig.torrent.stop();
+    await rig.settle();
+    assert.ok(a.closed);
+    assert.equal(rig.calls.wantPeers, wanted, 'a stopping torrent asks for no peers');
+    assert.equal(rig.torrent.acceptsPeer(), false, 'nor accepts any');
+    const b = await rig.connect();
+    finishClose();
+    await stopping;
+    await rig.settle();
+    assert.equal(rig.torrent.state, 'stopped');
+    assert.ok(b.closed);
+    assert.equal(rig.torrent.connectedPeers, 0);
+  });
+
   it('recheck stops and checks every piece again', async () => {
     const rig = new TorrentRig({ pieces: 3, seeded: true });
     await rig.start();
