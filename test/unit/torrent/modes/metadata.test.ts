@@ -120,4 +120,23 @@ describe('MetadataMode', () => {
       { type: 'reject', piece: 1 },
     ]);
   });
+
+  it('a peer that does not answer does not hold the fetch up: another peer is asked too and its answer completes it', async () => {
+    const rig = new TorrentRig({ pieces: 6, magnet: true });
+    await rig.start();
+    const info = rig.meta.infoBytes;
+    const mute = await rig.connect({ extended: true });
+    mute.extendedHandshake({ metadata_size: info.length });
+    await rig.settle();
+    assert.equal(mute.utMetadataReceived().length, 1);
+    const other = await rig.connect({ extended: true });
+    other.extendedHandshake({ metadata_size: info.length });
+    await rig.settle();
+    await rig.advance(16_000);
+    assert.ok(other.utMetadataReceived().length >= 1);
+    other.utMetadata({ type: 'data', piece: 0, totalSize: info.length, data: info });
+    await rig.settle();
+    assert.equal(rig.torrent.state, 'downloading');
+    assert.ok(mute.closed, 'reconnected like every peer');
+  });
 });
