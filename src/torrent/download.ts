@@ -88,6 +88,11 @@ export class Download {
     return this.picker.finished && (st.isSeed || st.uploadOnly);
   }
 
+  /** Close a peer when bothDone: we have every wanted piece and it is a seed (or upload_only). */
+  private leave(st: PeerSession): void {
+    st.close(this.picker.complete && st.isSeed ? 'both are seeds' : 'neither wants anything more');
+  }
+
   onBitfield(st: PeerSession, bits: Uint8Array): void {
     const n = this.picker.pieceCount;
     if (st.gotBitfield) {
@@ -102,7 +107,7 @@ export class Download {
     st.isSeed = fresh.complete;
     this.picker.addPeerBitfield(st.have);
     st.interestingCount = this.countInteresting(st.have);
-    if (st.isSeed && this.picker.complete) return st.close('both are seeds');
+    if (this.bothDone(st)) return this.leave(st);
     this.updateInterest(st);
   }
 
@@ -117,7 +122,7 @@ export class Download {
     picker.addPeerHave(index);
     if (!picker.have.get(index) && picker.piecePriority(index) > 0) st.interestingCount++;
     st.isSeed = st.have.complete;
-    if (st.isSeed && picker.complete) return st.close('both are seeds');
+    if (this.bothDone(st)) return this.leave(st);
     this.updateInterest(st);
   }
 
@@ -214,7 +219,7 @@ export class Download {
     core.extensions.resendHandshake(core.peers.values());
     core.events.emit('complete');
     for (const st of core.peers.list()) {
-      if (this.bothDone(st)) st.close(all && st.isSeed ? 'both are seeds' : 'neither wants anything more');
+      if (this.bothDone(st)) this.leave(st);
       else this.updateInterest(st);
     }
   }

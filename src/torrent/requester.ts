@@ -51,8 +51,10 @@ export class Requester {
     if (picker.finished || p.isClosed || !st.amInterested) return;
     if (st.choking && st.allowedFast.size === 0) return;
     if (this.assembler.overBudget) return;
-    const target = requestDepth(p.down.rate(now), this.settings, st.maxRequests, st.slowStart);
-    let want = requestBatch(picker.outstanding(st.id), target);
+    // A snubbed peer (its blocks were given to others) gets one request at a time until it delivers again.
+    const target = st.snubbed ? 1 : requestDepth(p.down.rate(now), this.settings, st.maxRequests, st.slowStart);
+    const outstanding = picker.outstanding(st.id);
+    let want = requestBatch(outstanding, target);
     if (want === 0) return;
     const budget = this.rate.download;
     if (!budget.unlimited) {
@@ -69,6 +71,9 @@ export class Requester {
       budget.spend(bytes, now);
       if (!budget.canSpend(now)) this.rate.waitFor(budget);
     }
+    // The request timeout (ActiveMode.tick) runs from the first request in flight, not from a piece long ago or
+    // the connection: a peer that unchokes us (or gets interesting) late is not snubbed on its first requests.
+    if (outstanding === 0) p.lastPieceAt = now;
     for (const r of reqs) this.assembler.prepare(r.index);
     p.sendMany(reqs.map((r) => ({ type: 'request' as const, index: r.index, begin: r.begin, length: r.length })));
   }

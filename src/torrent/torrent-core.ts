@@ -82,8 +82,8 @@ export class TorrentCore {
   /** The next start hashes every piece, whatever the resume data says (recheck()). */
   forceFullCheck = false;
   sequential: boolean;
-  /** stop() is under way: the mode is still the old one, but no peer may join. */
-  stopping = false;
+  /** stop() calls under way (the mode changes only when one ends): no peer may join, none is asked for. */
+  private stopping = 0;
   readonly handler: PeerHandler;
   private ticker: Timer | undefined;
 
@@ -133,11 +133,11 @@ export class TorrentCore {
     });
     this.dht = new DhtAnnouncer(source.infoHash, env.clock, this.log, {
       dht: () => env.dht?.(),
-      allowed: () => this.dhtAllowed && env.dht !== undefined && this.mode.connectable,
+      allowed: () => this.dhtAllowed && env.dht !== undefined && this.connectable,
       nodes: () => this.meta?.nodes,
       listenPort: () => env.listenPort(),
       peer: (host, port) => {
-        if (this.addCandidate(host, port, 'dht') && this.mode.connectable) this.wantPeers();
+        if (this.addCandidate(host, port, 'dht') && this.connectable) this.wantPeers();
       },
       isSelf: (h, p) => env.isSelf(h, p),
     });
@@ -147,7 +147,7 @@ export class TorrentCore {
         let added = 0;
         // Trackers list the announcing peer too: never dial ourselves.
         for (const p of peers) if (!env.isSelf(p.host, p.port) && this.addCandidate(p.host, p.port, 'tracker')) added++;
-        if (added > 0 && this.mode.connectable) this.wantPeers();
+        if (added > 0 && this.connectable) this.wantPeers();
       },
       warning: (w) => this.events.emit('warning', w),
       status: (st) => this.events.emit('tracker', st),
@@ -166,6 +166,11 @@ export class TorrentCore {
 
   get infoHash(): Uint8Array {
     return this.owner.infoHash;
+  }
+
+  /** Are peers dialed and accepted now (the mode says so, and the torrent is not stopping)? */
+  get connectable(): boolean {
+    return this.mode.connectable && this.stopping === 0;
   }
 
   /** The metadata fetch, while in metadata mode. */
@@ -249,13 +254,23 @@ export class TorrentCore {
 
   /** Back from paused: downloading or seeding again, peers wanted. */
   resumeActive(): void {
-    this.setMode(this.active!.picker.complete ? new SeedingMode(this) : new DownloadingMode(this));
+    // finished, not complete: a selective download with every wanted piece seeds (as activate() decides).
+    this.setMode(this.active!.picker.finished ? new SeedingMode(this) : new DownloadingMode(this));
     this.wantPeers();
   }
 
   /** Disconnect peers, stop timers, close files, save resume data, tell trackers. The torrent can be started again. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.stopping++;
+    try {
+      await this.stopParts();
+    } finally {
+      this.stopping--;
+    }
+    if (!this.error) this.setMode(new StoppedMode(this));
+  }
+
+  private async stopParts(): Promise<void> {
     this.abort?.abort();
     this.stopTicker();
     this.rate.cancel();
@@ -277,13 +292,6 @@ export class TorrentCore {
       if (have) await this.saveResume(have);
     }
     await announced;
-    this.stopping = false;
-    if (!this.error) this.setMode(new StoppedMode(this));
-  }
-
-  /** Peers may join (dialed or incoming): the mode takes them and no stop is under way. */
-  get accepting(): boolean {
-    return this.mode.connectable && !this.stopping;
   }
 
   /** Fast resume: record the verified pieces with the files' sizes and mtimes. */
@@ -303,6 +311,7 @@ export class TorrentCore {
   }
 
   wantPeers(): void {
+    if (this.stopping > 0) return;
     this.env.wantPeers(this.owner);
   }
 
@@ -326,6 +335,9 @@ export class TorrentCore {
     this.stopTicker();
     this.rate.cancel();
     this.dht.stop();
+    // Verifications and web seed fetches still under way report nothing more: not a second failure now, nor
+    // (after a restart replaced this download) a stale one that would fail the new run.
+    this.active?.dispose();
     this.peers.closeAll('torrent error');
     this.setMode(new ErrorMode(this));
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);

@@ -144,7 +144,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** Add a peer address to try ("ip:port" or "[v6]:port"). */
   addPeer(address: string, source: PeerSource = 'manual'): void {
     const { host, port } = parseHostPort(address);
-    if (this.#core.addCandidate(host, port, source) && this.#core.mode.connectable) this.#core.wantPeers();
+    if (this.#core.addCandidate(host, port, source) && this.#core.connectable) this.#core.wantPeers();
   }
 
   /** Per-tracker status (announce order): last and next announce, peers, seeders, leechers, last error. */
@@ -171,7 +171,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** Connections this torrent may still open (per-torrent limit). */
   get openSlots(): number {
     const core = this.#core;
-    if (!core.accepting) return 0;
+    if (!core.connectable) return 0;
     return Math.max(0, core.env.settings.maxConnectionsPerTorrent - core.peers.size - core.pool.connecting);
   }
 
@@ -193,7 +193,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   /** Can this torrent take one more (incoming or dialed) connection? */
   acceptsPeer(): boolean {
-    return this.#core.accepting && this.#core.peers.size < this.#core.env.settings.maxConnectionsPerTorrent;
+    return this.#core.connectable && this.#core.peers.size < this.#core.env.settings.maxConnectionsPerTorrent;
   }
 
   /** A connection whose handshake has completed joins the swarm (or is refused: not active, banned, ourselves...). */
@@ -218,7 +218,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       encryption,
       core.pool,
       {
-        accepting: core.accepting,
+        accepting: core.connectable,
         ourPeerId: env.peerId,
         maxConnections: env.settings.maxConnectionsPerTorrent,
         pieceCount: this.pieceCount,

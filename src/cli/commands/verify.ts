@@ -2,6 +2,7 @@
 import { verifyTorrent } from '../../index.js';
 import { EXIT } from '../exit.js';
 import { loadTorrent } from '../load.js';
+import { textSafe } from '../format.js';
 
 export async function runVerify(file: string, opts: { data: string; json?: boolean }, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
   const meta = loadTorrent(file);

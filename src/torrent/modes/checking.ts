@@ -41,7 +41,16 @@ export class CheckingMode extends BaseMode {
     const signal = this.signal;
     try {
       const meta = core.meta!;
-      const storage = (core.storage ??= await storageOp(async () => env.createStorage(meta, core.downloadDir)));
+      if (!core.storage) {
+        const created = await storageOp(async () => env.createStorage(meta, core.downloadDir));
+        // Stopped meanwhile: stop() found no storage to close, so close this one (it is not the torrent's).
+        if (signal.aborted) {
+          await created.close().catch(() => undefined);
+          return;
+        }
+        core.storage = created;
+      }
+      const storage = core.storage;
       const full = core.forceFullCheck;
       core.forceFullCheck = false;
       const store = env.resume?.(core.owner);
