@@ -12,7 +12,7 @@ export { BtError, isBtError } from './core/index.js';
 export type { BtErrorCode, BtOp } from './core/index.js';
 export { TextLogger, NullLogger } from './core/index.js';
 export type { Logger, LogLevel } from './core/index.js';
-export { parseTorrent, parseMagnet, formatMagnet, describeTorrent, formatBytes } from './metainfo/index.js';
+export { parseTorrent, parseMagnet, formatMagnet, describeTorrent, formatBytes, MAX_TORRENT_BYTES } from './metainfo/index.js';
 export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile } from './metainfo/index.js';
 export { createTorrentFromPath, verifyTorrent } from './storage/index.js';
 export type { VerifyOptions, VerifyResult, FileVerification } from './storage/index.js';

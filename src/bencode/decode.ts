@@ -187,12 +187,37 @@ function checkOpts(buf: Uint8Array, opts: DecodeOptions | undefined): number {
   return maxDepth;
 }
 
+/**
+ * Count the values in `buf` without building any (a skim over the framing: string bodies are skipped whole), and
+ * fail once there are more than `max`. Malformed input stops the count quietly: the real decode reports it.
+ */
+function checkTokens(buf: Uint8Array, max: number): void {
+  let n = 0;
+  let pos = 0;
+  const len = buf.length;
+  while (pos < len) {
+    const c = buf[pos]!;
+    if (c === CH_E || c === CH_L || c === CH_D) pos++;
+    else if (c === CH_I) {
+      while (pos < len && buf[pos] !== CH_E) pos++;
+      pos++;
+    } else if (c >= CH_0 && c <= CH_9) {
+      let l = 0;
+      while (pos < len && buf[pos]! >= CH_0 && buf[pos]! <= CH_9 && l < 2 ** 40) l = l * 10 + (buf[pos++]! - CH_0);
+      if (buf[pos] !== CH_COLON) return;
+      pos += 1 + l;
+    } else return;
+    if (c !== CH_E && ++n > max) fail(`more than ${max} values (maxTokens)`, pos);
+  }
+}
+
 function decodeWhole(buf: Uint8Array, opts: DecodeOptions | undefined, captureInfo: boolean): DecodeResult {
   const maxDepth = checkOpts(buf, opts);
   if (opts?.maxLength !== undefined && buf.length > opts.maxLength) {
     fail(`input of ${buf.length} bytes exceeds maxLength ${opts.maxLength}`, opts.maxLength);
   }
   if (buf.length === 0) fail('empty input', 0);
+  if (opts?.maxTokens !== undefined) checkTokens(buf, opts.maxTokens);
   const r = decodeValue(buf, 0, buf.length, maxDepth, false, captureInfo);
   if (r.end !== buf.length) fail(`${buf.length - r.end} trailing byte(s)`, r.end);
   return r;

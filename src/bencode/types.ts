@@ -28,6 +28,12 @@ export interface DecodeOptions {
   maxDepth?: number;
   /** Maximum input length in bytes (bdecode, bdecodeTorrent) or value length (bdecodePrefix). Default: unlimited. */
   maxLength?: number;
+  /**
+   * Maximum number of values (integers, strings, lists, dicts and keys count one each) in the input (bdecode,
+   * bdecodeTorrent), checked by an allocation-free scan before anything is built (libtorrent's max_decode_tokens).
+   * Default: unlimited.
+   */
+  maxTokens?: number;
 }
 
 /** True for a decoded dictionary (any non-array, non-byte-string object). */

@@ -126,7 +126,7 @@ export interface ProgressSource {
   peerList(): PeerInfo[];
 }
 
-/** The `progress` JSON event (the first 50 peers). */
+/** The `progress` JSON event (the first 50 peers, trackers and web seeds). */
 export function progressJson(t: ProgressSource, now: number): Record<string, unknown> {
   const s = t.stats();
   return {
@@ -141,8 +141,11 @@ export function progressJson(t: ProgressSource, now: number): Record<string, unk
     upRate: Math.round(s.uploadRate),
     peers: s.peers,
     eta: s.eta === undefined ? null : Math.round(s.eta),
-    trackers: t.trackers.map((tr) => trackerJson(tr, now)),
-    ...(t.webSeeds.length > 0 ? { webSeeds: t.webSeeds } : {}),
+    // Bounded like peerList (the first 50), with the full counts when there are more.
+    trackers: t.trackers.slice(0, 50).map((tr) => trackerJson(tr, now)),
+    ...(t.trackers.length > 50 ? { trackerCount: t.trackers.length } : {}),
+    ...(t.webSeeds.length > 0 ? { webSeeds: t.webSeeds.slice(0, 50) } : {}),
+    ...(t.webSeeds.length > 50 ? { webSeedCount: t.webSeeds.length } : {}),
     peerList: t.peerList().slice(0, 50).map(peerJson),
   };
 }

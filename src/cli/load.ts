@@ -1,6 +1,6 @@
 /** Reading a .torrent or checking a magnet link given on the command line; failures become CliExit (2 or 3). */
-import { readFileSync } from 'node:fs';
-import { BtError, parseMagnet, parseTorrent } from '../index.js';
+import { readFileSync, statSync } from 'node:fs';
+import { BtError, MAX_TORRENT_BYTES, parseMagnet, parseTorrent } from '../index.js';
 import type { MagnetLink, Metainfo } from '../index.js';
 import { CliExit, EXIT } from './exit.js';
 
@@ -11,8 +11,14 @@ export function loadTorrent(file: string): Metainfo {
   }
   let bytes: Uint8Array;
   try {
+    // Refuse a huge file before reading it whole (a 1.3 GB "torrent" took 7.6 s and 1.4 GB of memory).
+    const size = statSync(file).size;
+    if (size > MAX_TORRENT_BYTES) {
+      throw new CliExit(EXIT.BAD_TORRENT, `invalid torrent ${file}: ${size} bytes, more than a torrent may have (${MAX_TORRENT_BYTES}) [ERR_METAINFO]`);
+    }
     bytes = readFileSync(file);
   } catch (e) {
+    if (e instanceof CliExit) throw e;
     throw new CliExit(EXIT.USAGE, `cannot read ${file}: ${(e as Error).message}`);
   }
   return parseTorrentOrExit(bytes, file);

@@ -31,7 +31,9 @@ export function describeTorrent(meta: Metainfo): string[] {
     lines.push(`created: ${Number.isNaN(d.getTime()) ? String(meta.creationDate) : d.toISOString()}`);
   }
   meta.announceList.forEach((tier, n) => lines.push(`tracker tier ${n}: ${tier.join(' ')}`));
+  if (meta.ignored?.trackers) lines.push(`trackers ignored: ${meta.ignored.trackers} more than a torrent may carry`);
   for (const w of meta.urlList) lines.push(`web seed: ${w}`);
+  if (meta.ignored?.webSeeds) lines.push(`web seeds ignored: ${meta.ignored.webSeeds} more than a torrent may carry`);
   for (const d of meta.nodes) lines.push(`dht node: ${d.host}:${d.port}`);
   lines.push('files:');
   // Numbered from 1, as `download --select-files` takes them.

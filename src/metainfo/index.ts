@@ -1,7 +1,7 @@
 /** Metainfo (BEP 3, 9, 12, 19, 27): .torrent parsing and building, magnet links, info-hash, piece/file layout. */
 export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile, DhtNodeAddr } from './types.js';
 export { pieceSize, pieceHash } from './types.js';
-export { parseTorrent, MAX_PIECE_LENGTH } from './parse-torrent.js';
+export { parseTorrent, MAX_PIECE_LENGTH, MAX_TORRENT_BYTES, MAX_TORRENT_VALUES, MAX_PATH_BYTES, MAX_TRACKERS, MAX_WEB_SEEDS } from './parse-torrent.js';
 export { parseMagnet, formatMagnet } from './magnet.js';
 export { buildTorrent, autoPieceLength } from './build-torrent.js';
 export type { BuildTorrentOptions } from './build-torrent.js';

@@ -33,6 +33,15 @@ function pickUtf8(d: BDict, key: string, field: string): [string, string] | unde
   return b === undefined ? undefined : [utf8Lossy(b), field];
 }
 
+/**
+ * The largest .torrent (or info dictionary) accepted, and the most bencoded values in it: libtorrent's
+ * load_torrent_limits are 10 MB and 3,000,000 tokens; 16 MiB covers a 1.6 TB torrent at 256 KiB pieces, and
+ * 2,000,000 values about 250,000 files. Beyond either, the input is refused before anything is built.
+ */
+export const MAX_TORRENT_BYTES = 16 * 1024 * 1024;
+export const MAX_TORRENT_VALUES = 2_000_000;
+const TORRENT_DECODE_LIMITS = { maxLength: MAX_TORRENT_BYTES, maxTokens: MAX_TORRENT_VALUES };
+
 /** Linux's PATH_MAX: no file of a torrent can be written under a longer path, so none may be described. */
 export const MAX_PATH_BYTES = 4096;
 /** The most components a path within MAX_PATH_BYTES can have (one byte and a separator each). */
@@ -185,11 +194,23 @@ function field(d: BDict, k: string): BValue | undefined {
   return has(d, k) ? d[k] : undefined;
 }
 
-/** BEP 12 tiers: garbage entries, empty strings and empty tiers are skipped; URLs are de-duplicated. */
-function parseAnnounceList(v: BValue | undefined): string[][] {
-  if (v === undefined || !isList(v)) return [];
+/**
+ * The most tracker URLs and web seeds a torrent keeps (the rest are ignored, and Metainfo.ignored says how many):
+ * every one is announced to or fetched from, shown in every progress report, and a torrent with 100,000 of them
+ * made 18 MB progress lines.
+ */
+export const MAX_TRACKERS = 200;
+export const MAX_WEB_SEEDS = 100;
+
+/**
+ * BEP 12 tiers: garbage entries, empty strings and empty tiers are skipped; URLs are de-duplicated; at most
+ * MAX_TRACKERS URLs are kept (`ignored` counts the rest).
+ */
+function parseAnnounceList(v: BValue | undefined): { tiers: string[][]; ignored: number } {
+  if (v === undefined || !isList(v)) return { tiers: [], ignored: 0 };
   const seen = new Set<string>();
   const tiers: string[][] = [];
+  let ignored = 0;
   for (const tier of v) {
     const urls = isList(tier) ? tier : isBytes(tier) ? [tier] : [];
     const out: string[] = [];
@@ -197,11 +218,12 @@ function parseAnnounceList(v: BValue | undefined): string[][] {
       const s = str(u);
       if (s === undefined || seen.has(s)) continue;
       seen.add(s);
-      out.push(s);
+      if (seen.size > MAX_TRACKERS) ignored++;
+      else out.push(s);
     }
     if (out.length > 0) tiers.push(out);
   }
-  return tiers;
+  return { tiers, ignored };
 }
 
 /** BEP 5 `nodes`: a list of [host, port]; malformed entries are skipped. */
@@ -218,16 +240,17 @@ function parseNodes(v: BValue | undefined): DhtNodeAddr[] {
   return out;
 }
 
-/** BEP 19 `url-list`: a string or a list of strings. */
-function parseUrlList(v: BValue | undefined): string[] {
-  if (v === undefined) return [];
+/** BEP 19 `url-list`: a string or a list of strings; at most MAX_WEB_SEEDS distinct ones kept. */
+function parseUrlList(v: BValue | undefined): { urls: string[]; ignored: number } {
+  if (v === undefined) return { urls: [], ignored: 0 };
   const items = isList(v) ? v : [v];
   const out = new Set<string>();
   for (const u of items) {
     const s = str(u);
     if (s !== undefined) out.add(s);
   }
-  return [...out];
+  const urls = [...out];
+  return { urls: urls.slice(0, MAX_WEB_SEEDS), ignored: Math.max(0, urls.length - MAX_WEB_SEEDS) };
 }
 
 /**
@@ -235,15 +258,17 @@ function parseUrlList(v: BValue | undefined): string[] {
  * ERR_METAINFO / ERR_UNSAFE_PATH (with `field`) for invalid content.
  */
 export function parseTorrent(bytes: Uint8Array): Metainfo {
-  const { value: top, infoBytes } = bdecodeTorrent(bytes);
+  const { value: top, infoBytes } = bdecodeTorrent(bytes, TORRENT_DECODE_LIMITS);
   const infoDict = getDict(top, 'info', 'info', 'ERR_METAINFO');
   if (infoDict === undefined || infoBytes === undefined) bad('info', 'missing');
   const info = parseInfo(infoDict);
   const infoHash = infoHashOf(infoBytes);
 
   const announce = str(field(top, 'announce'));
-  let announceList = parseAnnounceList(field(top, 'announce-list'));
+  const tiers = parseAnnounceList(field(top, 'announce-list'));
+  let announceList = tiers.tiers;
   if (announceList.length === 0 && announce !== undefined) announceList = [[announce]];
+  const webSeeds = parseUrlList(field(top, 'url-list'));
 
   const commentPick = (() => {
     const alt = field(top, 'comment.utf-8');
@@ -260,10 +285,11 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     announce,
     announceList,
     nodes: parseNodes(field(top, 'nodes')),
-    urlList: parseUrlList(field(top, 'url-list')),
+    urlList: webSeeds.urls,
     comment: commentPick,
     createdBy: str(field(top, 'created by')),
     creationDate: typeof cd === 'number' ? cd : undefined,
+    ...(tiers.ignored > 0 || webSeeds.ignored > 0 ? { ignored: { trackers: tiers.ignored, webSeeds: webSeeds.ignored } } : {}),
   };
 }
 
@@ -288,7 +314,7 @@ export function metainfoFromInfoBytes(infoBytes: Uint8Array, opts: MetainfoFromI
     throw new BtError('ERR_HASH', `info dictionary hashes to ${toHex(infoHash)}, expected ${toHex(opts.infoHash)}`, { op: 'hash', field: 'info' });
   }
   if (infoBytes.length === 0 || infoBytes[0] !== 0x64 /* 'd' */) bad('info', 'expected a dictionary');
-  const infoDict = bdecode(infoBytes);
+  const infoDict = bdecode(infoBytes, TORRENT_DECODE_LIMITS);
   if (!isDict(infoDict)) bad('info', 'expected a dictionary');
   const info = parseInfo(infoDict);
   const seen = new Set<string>();

@@ -46,6 +46,8 @@ export interface Metainfo {
   comment: string | undefined;
   createdBy: string | undefined;
   creationDate: number | undefined;
+  /** Tracker URLs and web seeds beyond the limits (MAX_TRACKERS, MAX_WEB_SEEDS) that were ignored, if any. */
+  ignored?: { trackers: number; webSeeds: number };
 }
 
 export interface MagnetLink {

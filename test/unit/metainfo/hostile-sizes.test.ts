@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bencode } from '../../../src/bencode/index.js';
-import { parseTorrent } from '../../../src/metainfo/index.js';
+import { MAX_TORRENT_VALUES, MAX_TRACKERS, MAX_WEB_SEEDS, describeTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import { BtError } from '../../../src/core/errors.js';
 
 function torrent(files: { path: string[]; length: number }[], extra: Record<string, unknown> = {}): Uint8Array {
@@ -56,11 +56,33 @@ test('duplicate and file-in-file paths are still refused', () => {
   assert.throws(() => parseTorrent(torrent([{ path: ['a'], length: 1 }, { path: ['a', 'b'], length: 1 }])), /"a\/b" is inside file "a"/);
 });
 
-test('100,000 web seeds de-duplicate in well under a second (was 141 s)', () => {
+test('100,000 web seeds de-duplicate in well under a second (was 141 s); the first MAX_WEB_SEEDS are kept', () => {
   const urls = Array.from({ length: 100_000 }, (_, i) => `http://seed${i % 50_000}.example/x`);
   const bytes = torrent([{ path: ['a'], length: 1 }], { 'url-list': urls });
   const [r, ms] = timed(() => parseTorrent(bytes));
   assert.ok(!(r instanceof Error), String(r));
-  assert.equal(r.urlList.length, 50_000);
+  assert.equal(r.urlList.length, MAX_WEB_SEEDS);
+  assert.equal(r.urlList[0], 'http://seed0.example/x');
+  assert.deepEqual(r.ignored, { trackers: 0, webSeeds: 50_000 - MAX_WEB_SEEDS });
   assert.ok(ms < 1500, `${ms.toFixed(0)} ms`);
+});
+
+test('100,000 tracker tiers: the first MAX_TRACKERS URLs are kept, the rest counted and shown as ignored', () => {
+  const tiers = Array.from({ length: 100_000 }, (_, i) => [`http://t${i}.example/announce`]);
+  const bytes = torrent([{ path: ['a'], length: 1 }], { 'announce-list': tiers });
+  const [r, ms] = timed(() => parseTorrent(bytes));
+  assert.ok(!(r instanceof Error), String(r));
+  assert.equal(r.announceList.flat().length, MAX_TRACKERS);
+  assert.equal(r.ignored?.trackers, 100_000 - MAX_TRACKERS);
+  assert.ok(describeTorrent(r).some((l) => l.startsWith('trackers ignored: 99800')));
+  assert.ok(ms < 1500, `${ms.toFixed(0)} ms`);
+});
+
+test('a torrent of more than MAX_TORRENT_VALUES values is refused by a scan, before any value is built', () => {
+  const files = Array.from({ length: 420_000 }, (_, i) => ({ path: [`f${i}`], length: 1 }));
+  const bytes = torrent(files);
+  const [r, ms] = timed(() => parseTorrent(bytes));
+  assert.ok(r instanceof BtError && r.code === 'ERR_BENCODE', String(r));
+  assert.match(r.message, new RegExp(`more than ${MAX_TORRENT_VALUES} values`));
+  assert.ok(ms < 1000, `${ms.toFixed(0)} ms`);
 });
