@@ -211,7 +211,6 @@ export class FsStorage implements PieceStorage {
   private async writeSpan(s: FileSpan, data: Uint8Array): Promise<void> {
     if (this.info.files[s.fileIndex]!.pad) return; // BEP 47: padding files are not created
     const f = await this.acquire(s.fileIndex, 'write');
-    this.dirty.add(s.fileIndex);
     try {
       let o = 0;
       while (o < data.length) {
@@ -221,6 +220,8 @@ export class FsStorage implements PieceStorage {
     } catch (e) {
       throw storageError('write', `cannot write ${this.paths[s.fileIndex]}`, e);
     } finally {
+      // Marked once the bytes are written: a flush that began meanwhile may have missed them, the next one will not.
+      this.dirty.add(s.fileIndex);
       this.release(f);
     }
   }

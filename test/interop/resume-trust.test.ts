@@ -19,6 +19,7 @@ import type { TkEvent, TkRun } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { assertSameTree } from '../helpers/files.js';
 import { requireTools } from '../helpers/tools.js';
+import { piecesOnDisk } from '../helpers/on-disk.js';
 
 const FILES = 16;
 const FILE_SIZE = 4 * MiB - 3 * KiB; // unaligned: pieces span files
@@ -75,14 +76,16 @@ test('resume data: no false warning, saved during the download, trusted after SI
     const args = async (): Promise<string[]> => [...peer, ...(await listen()), '--max-download-rate', RATE, '--resume-interval', '1', '--sequential', '-v', '--progress-interval', '200'];
     const targets = [0.4, 0.62, 0.82]; // + up to 0.1; files written in the 3 s before a periodic save are racy (re-checked)
     let verifiedBeforeKill = 0;
+    let onDisk = 0;
     for (let k = 0; k <= targets.length; k++) {
       const run = tkDownload(h, made.torrent, out, await args(), `tk-run-${k}`);
       const checked = await checkedEvent(run);
       const line = resumeLine(run);
       if (k > 0) {
         assert.ok(line, `restart ${k}: resume data was used (stderr: ${run.proc.stderr.slice(0, 1500)})`);
-        h.note(`restart after kill ${k}: ${line.trusted} trusted, ${line.rechecked} re-checked, ${line.present} present; have ${checked.have} of ${made.pieces}; ${verifiedBeforeKill} verified before the kill`);
+        h.note(`restart after kill ${k}: ${line.trusted} trusted, ${line.rechecked} re-checked, ${line.present} present; have ${checked.have} of ${made.pieces}; ${verifiedBeforeKill} verified before the kill (last progress line), ${onDisk} correct on disk`);
         assert.equal(Number(checked.have), line.trusted + line.present);
+        assert.equal(Number(checked.have), onDisk, `restart ${k}: every piece written before the kill is found, nothing more`);
         assert.ok(Number(checked.have) >= verifiedBeforeKill, `restart ${k}: ${checked.have} pieces found, ${verifiedBeforeKill} were verified before the kill`);
         assert.ok(line.trusted > 0, `restart ${k}: the files finished before the last periodic save are trusted`);
         assert.ok(line.rechecked < made.pieces / 2, `restart ${k}: only the files written since the save (or just before it) are re-hashed`);
@@ -98,6 +101,7 @@ test('resume data: no false warning, saved during the download, trusted after SI
       verifiedBeforeKill = Math.max(...run.all('progress').map((e) => Number(e.have)), Number(checked.have));
       await run.proc.stop(0, 'SIGKILL');
       assert.ok(verifiedBeforeKill < made.pieces, 'killed before the end');
+      onDisk = await piecesOnDisk(made.torrent, out);
     }
     await assertSameTree(root, path.join(out, 'many'));
 

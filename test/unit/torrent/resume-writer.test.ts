@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../src/core/index.js';
+import { resolveSettings } from '../../../src/engine/settings.js';
 import type { Logger, LogMsg } from '../../../src/core/index.js';
 import type { TorrentInfo } from '../../../src/metainfo/index.js';
 import type { ResumeResult, ResumeStore } from '../../../src/storage/index.js';
@@ -290,4 +291,13 @@ test('interval 0: no periodic timer, requests still save', async () => {
   r.writer.request();
   await r.writer.idle();
   assert.equal(r.store.saved.length, 1);
+});
+
+test('resumeSaveIntervalMs: 30 s by default; 0 or at least 1000 ms, whole numbers', () => {
+  assert.equal(resolveSettings().resumeSaveIntervalMs, 30_000);
+  assert.equal(resolveSettings({ resumeSaveIntervalMs: 0 }).resumeSaveIntervalMs, 0);
+  assert.equal(resolveSettings({ resumeSaveIntervalMs: 1000 }).resumeSaveIntervalMs, 1000);
+  for (const bad of [-1, 1, 999, 1500.5, Number.NaN, Infinity]) {
+    assert.throws(() => resolveSettings({ resumeSaveIntervalMs: bad }), (e: Error & { code?: string }) => e.code === 'ERR_SETTINGS' && /resumeSaveIntervalMs/.test(e.message), String(bad));
+  }
 });
