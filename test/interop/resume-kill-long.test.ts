@@ -17,7 +17,7 @@ import { tkDownload } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { assertSameTree } from '../helpers/files.js';
 import { requireTools } from '../helpers/tools.js';
-import { piecesOnDisk } from '../helpers/on-disk.js';
+import { piecesOnDisk, resumeLine } from '../helpers/resume-check.js';
 
 const FILES = 64;
 const FILE_SIZE = 4 * MiB - 3 * KiB; // ~256 MiB in all, pieces spanning files
@@ -51,13 +51,13 @@ test('256 MiB, 10 SIGKILLs at random moments: each restart trusts the periodic r
       if (order === 'sequential') args.push('--sequential');
       const run = tkDownload(h, made.torrent, out, args, `tk-${k}`);
       const checked = await run.waitForEvent((e) => e.event === 'checked', 120_000, '"checked" event');
-      const m = /resume data: (\d+) pieces trusted, (\d+) re-checked \((\d+) present\)/.exec(run.proc.stderr);
+      const m = await resumeLine(run);
       if (k > 0) {
         assert.ok(m, `restart ${k} used resume data`);
         const have = Number(checked.have);
         const lost = onDisk - have;
         lostTotal += Math.max(0, lost);
-        rows.push(`kill ${k}: ${m[1]} trusted, ${m[2]} re-checked (${m[3]} found); have ${have} of ${made.pieces}, correct on disk before the restart ${onDisk}, lost ${lost}`);
+        rows.push(`kill ${k}: ${m.trusted} trusted, ${m.rechecked} re-checked (${m.present} found); have ${have} of ${made.pieces}, correct on disk before the restart ${onDisk}, lost ${lost}`);
         h.note(rows.at(-1)!);
         assert.equal(have, onDisk, `restart ${k}: found exactly the pieces on disk`);
       }
@@ -74,12 +74,12 @@ test('256 MiB, 10 SIGKILLs at random moments: each restart trusts the periodic r
     }
     await assertSameTree(root, path.join(out, 'big'));
     const again = tkDownload(h, made.torrent, out, ['--listen', `127.0.0.1:${await freePort()}`, '-v'], 'tk-after');
+    const m = await resumeLine(again);
     await again.waitComplete(120_000);
-    const m = /resume data: (\d+) pieces trusted, (\d+) re-checked/.exec(again.proc.stderr);
-    rows.push(`restart after completion: ${m?.[1]} trusted, ${m?.[2]} re-checked`);
+    rows.push(`restart after completion: ${m?.trusted} trusted, ${m?.rechecked} re-checked`);
     const summary = `order ${order}, rate ${rate}/s, resume interval ${interval} s, ${made.pieces} pieces\n${rows.join('\n')}\nverified pieces lost: ${lostTotal}`;
     process.stderr.write(`\n${summary}\n`);
     assert.equal(lostTotal, 0);
-    assert.equal(m?.[2], '0');
+    assert.equal(m?.rechecked, 0);
   });
 });

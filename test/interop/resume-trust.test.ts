@@ -19,24 +19,12 @@ import type { TkEvent, TkRun } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { assertSameTree } from '../helpers/files.js';
 import { requireTools } from '../helpers/tools.js';
-import { piecesOnDisk } from '../helpers/on-disk.js';
+import { piecesOnDisk, resumeLine } from '../helpers/resume-check.js';
 
 const FILES = 16;
 const FILE_SIZE = 4 * MiB - 3 * KiB; // unaligned: pieces span files
 const PIECE = 256 * KiB;
 const RATE = '4M'; // the leecher's download limit during the kill runs
-
-interface ResumeLine {
-  trusted: number;
-  rechecked: number;
-  present: number;
-}
-
-/** The `resume data: T pieces trusted, R re-checked (P present)` line a -v run logs at start. */
-function resumeLine(run: TkRun): ResumeLine | undefined {
-  const m = /resume data: (\d+) pieces trusted, (\d+) re-checked \((\d+) present\)/.exec(run.proc.stderr);
-  return m ? { trusted: Number(m[1]), rechecked: Number(m[2]), present: Number(m[3]) } : undefined;
-}
 
 async function checkedEvent(run: TkRun): Promise<TkEvent> {
   return run.waitForEvent((e) => e.event === 'checked', 60_000, '"checked" event');
@@ -80,7 +68,7 @@ test('resume data: no false warning, saved during the download, trusted after SI
     for (let k = 0; k <= targets.length; k++) {
       const run = tkDownload(h, made.torrent, out, await args(), `tk-run-${k}`);
       const checked = await checkedEvent(run);
-      const line = resumeLine(run);
+      const line = await resumeLine(run);
       if (k > 0) {
         assert.ok(line, `restart ${k}: resume data was used (stderr: ${run.proc.stderr.slice(0, 1500)})`);
         h.note(`restart after kill ${k}: ${line.trusted} trusted, ${line.rechecked} re-checked, ${line.present} present; have ${checked.have} of ${made.pieces}; ${verifiedBeforeKill} verified before the kill (last progress line), ${onDisk} correct on disk`);
@@ -109,7 +97,7 @@ test('resume data: no false warning, saved during the download, trusted after SI
     const again = tkDownload(h, made.torrent, out, [...(await listen()), '-v'], 'tk-after-complete');
     await checkedEvent(again);
     await again.waitComplete(30_000);
-    const b = resumeLine(again);
+    const b = await resumeLine(again);
     h.note(`restart after completion: ${JSON.stringify(b)}`);
     assert.deepEqual(b, { trusted: made.pieces, rechecked: 0, present: 0 });
 
@@ -121,7 +109,7 @@ test('resume data: no false warning, saved during the download, trusted after SI
     await truncate(path.join(out, 'many', 'f09.bin'), 100 * KiB);
     const changed = tkDownload(h, made.torrent, out, [...peer, ...(await listen()), '-v'], 'tk-after-change');
     const c = await checkedEvent(changed);
-    const d = resumeLine(changed);
+    const d = await resumeLine(changed);
     h.note(`restart after changing two files: ${JSON.stringify(d)}, have ${c.have}`);
     assert.ok(d);
     const perFile = Math.ceil(FILE_SIZE / PIECE) + 1;
