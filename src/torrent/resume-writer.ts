@@ -58,7 +58,7 @@ export class ResumeWriter {
     this.stopped = false;
     this.timer?.cancel();
     this.timer = undefined;
-    if (this.host.intervalMs > 0) this.timer = this.host.clock.setInterval(() => this.onInterval(), this.host.intervalMs);
+    if (this.host.intervalMs > 0 && this.host.store()) this.timer = this.host.clock.setInterval(() => this.onInterval(), this.host.intervalMs);
   }
 
   /** A piece was verified (and written). */
