@@ -282,6 +282,7 @@ export class TorrentCore {
     this.readCache?.clear();
     const storage = this.storage;
     const have = this.picker?.have.clone();
+    const assembler = this.active?.assembler;
     // No periodic save may overlap the close (its flush would meet a closed storage): wait for one in flight.
     await this.resume.quiesce();
     this.storage = undefined;
@@ -294,7 +295,11 @@ export class TorrentCore {
       });
       // After a clean close no write is in flight and every file's mtime is final: a clean save. Otherwise the
       // resume data of the last periodic save stays (what changed since is re-checked at the next start).
-      if (have && closed) await this.resume.final(have);
+      if (have && closed) {
+        // Pieces whose write was in flight at the stop are on disk now (close waited for them).
+        for (const i of assembler?.writtenAfterDispose ?? []) have.set(i);
+        await this.resume.final(have);
+      }
     }
     await announced;
     this.stopping = false;

@@ -1,6 +1,6 @@
 /**
  * Issue 14 items 4 and 5, through the CLI against a libtorrent seeder: (a) plain downloads print no "resume data
- * not saved" warning; (c) SIGKILLs part-way through a rate-limited download: each restart uses the resume data
+ * not saved" warning; (c) SIGKILLs (and one Ctrl-C) part-way through a rate-limited download: each restart uses the resume data
  * saved periodically during the download (trusting the files untouched since, re-hashing the rest) and loses no
  * verified piece; (b) a restart after the completed download trusts everything (0 re-checked); (d) a file
  * modified and one truncated after that clean stop are detected. The figures of each restart are test notes
@@ -72,11 +72,12 @@ test('resume data: no false warning, saved during the download, trusted after SI
       const line = await resumeLine(run);
       if (k > 0) {
         assert.ok(line, `restart ${k}: resume data was used (stderr: ${run.proc.stderr.slice(0, 1500)})`);
-        h.note(`restart after kill ${k}: ${line.trusted} trusted, ${line.rechecked} re-checked, ${line.present} present; have ${checked.have} of ${made.pieces}; ${verifiedBeforeKill} verified before the kill (last progress line), ${onDisk} correct on disk`);
+        h.note(`restart after ${k === 2 ? 'Ctrl-C' : 'SIGKILL'} ${k}: ${line.trusted} trusted, ${line.rechecked} re-checked, ${line.present} present; have ${checked.have} of ${made.pieces}; ${verifiedBeforeKill} verified before the kill (last progress line), ${onDisk} correct on disk`);
         assert.equal(Number(checked.have), line.trusted + line.present);
         assert.equal(Number(checked.have), onDisk, `restart ${k}: every piece written before the kill is found, nothing more`);
         assert.ok(Number(checked.have) >= verifiedBeforeKill, `restart ${k}: ${checked.have} pieces found, ${verifiedBeforeKill} were verified before the kill`);
         assert.ok(line.trusted > 0, `restart ${k}: the files finished before the last periodic save are trusted`);
+        if (k === 2) assert.equal(line.rechecked, 0, 'after a Ctrl-C (clean stop) nothing is re-checked');
         assert.ok(line.rechecked < made.pieces / 2, `restart ${k}: only the files written since the save (or just before it) are re-hashed`);
       }
       if (k === targets.length) {
@@ -88,7 +89,14 @@ test('resume data: no false warning, saved during the download, trusted after SI
       await run.waitForEvent((e) => e.event === 'progress' && Number(e.progress) >= target, 60_000, `progress >= ${target.toFixed(2)}`);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
       verifiedBeforeKill = Math.max(...run.all('progress').map((e) => Number(e.have)), Number(checked.have));
-      await run.proc.stop(0, 'SIGKILL');
+      if (k === 1) {
+        // Once a Ctrl-C instead: a clean stop, so the next start trusts everything on disk.
+        const st = await run.interrupt(20_000);
+        assert.equal(st.code, 130, 'SIGINT: exit code 130');
+        noResumeWarning(run, 'after Ctrl-C');
+      } else {
+        await run.proc.stop(0, 'SIGKILL');
+      }
       assert.ok(verifiedBeforeKill < made.pieces, 'killed before the end');
       onDisk = await piecesOnDisk(made.torrent, out);
     }
