@@ -5,6 +5,7 @@
  * The attacker here keeps 1,500 connections going from 100 loopback addresses: each one the seeder closes is opened
  * again a second later. Measured: the seeder's fds (/proc/PID/fd) and RSS (VmRSS) during the attack, and a libtorrent
  * leecher's download time without and with the attack (it must stay within 1.5x, plus a little for noise).
+ * TK_SLOWLORIS_MS (default 3000) is how long the attack runs before the leecher starts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,7 +121,7 @@ test('1,500 slow-loris connections: seeder fds and RSS bounded, a libtorrent lee
     const sampler = setInterval(sample, 100);
     h.defer(() => clearInterval(sampler));
     await attack.start(ATTACK);
-    await new Promise((r) => setTimeout(r, 3000)); // the attack in full swing: every connection shed at least once
+    await new Promise((r) => setTimeout(r, Number(process.env.TK_SLOWLORIS_MS ?? 3000))); // the attack in full swing: every connection shed at least once
     sample();
     const attackOnly = { ...peak };
     h.note(`attack: ${attack.open} open from the attacker's side, ${attack.opened} opened, ${attack.closedByPeer} closed by the seeder; seeder ${fdCount(pid)} fds, RSS ${rssMiB(pid).toFixed(1)} MiB`);
