@@ -129,6 +129,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       resolveSkey: this.skeys.resolve,
       logger: this.deps.logger.forComponent('listen'),
       transport: this.deps.transport,
+      maxHalfOpenIncoming: s.maxHalfOpenIncoming,
+      maxIncomingPerIp: s.maxIncomingPerIp,
       route: (ih) => this.torrents.get(toHex(ih)),
       accepting: () => this.openConnections() + this.connections.pending < s.maxConnections,
       blocked: (a) => this.ipFilterValue.blocked(a),

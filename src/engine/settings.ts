@@ -28,7 +28,15 @@ export interface EngineSettings extends TorrentSettings {
   /** Outgoing connection attempts in progress at once. */
   maxHalfOpen: number;
   connectTimeoutMs: number;
+  /** A connection's whole handshake (MSE and BitTorrent), both directions; incoming: from the accept. */
   handshakeTimeoutMs: number;
+  /**
+   * Incoming connections still in their handshake at once (slow-loris bound). A newcomer when this many are
+   * waiting closes the oldest of them rather than being refused: idle connections age out, real peers finish fast.
+   */
+  maxHalfOpenIncoming: number;
+  /** The same per remote address; counts only connections in their handshake, never established peers. */
+  maxIncomingPerIp: number;
   /** Worker threads hashing pieces. */
   hashWorkers: number;
   /** Azureus-style peer-id prefix. */
@@ -99,6 +107,8 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   maxHalfOpen: 16,
   connectTimeoutMs: 10_000,
   handshakeTimeoutMs: 10_000,
+  maxHalfOpenIncoming: 64,
+  maxIncomingPerIp: 8,
   uploadSlots: 8,
   chokeIntervalMs: 10_000,
   keepAliveIntervalMs: 60_000,
@@ -147,7 +157,8 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
 });
 
 const POSITIVE_INTS: (keyof EngineSettings)[] = [
-  'maxConnections', 'maxConnectionsPerTorrent', 'maxHalfOpen', 'connectTimeoutMs', 'handshakeTimeoutMs', 'uploadSlots',
+  'maxConnections', 'maxConnectionsPerTorrent', 'maxHalfOpen', 'connectTimeoutMs', 'handshakeTimeoutMs', 'maxHalfOpenIncoming',
+  'maxIncomingPerIp', 'uploadSlots',
   'chokeIntervalMs', 'keepAliveIntervalMs', 'peerIdleTimeoutMs', 'requestTimeoutMs', 'maxOutstandingRequests',
   'maxIncomingRequests', 'hashFailuresToBan', 'hashWorkers', 'reconnectBaseMs', 'trackerNumWant', 'trackerHttpTimeoutMs',
   'trackerMaxResponseBytes', 'udpTrackerBaseTimeoutMs', 'trackerRequestTimeoutMs', 'trackerMinIntervalMs',

@@ -40,7 +40,13 @@ export interface ConnectionManagerOptions {
 
 export class ConnectionManager {
   private halfOpen = 0;
-  private readonly controller = new AbortController();
+  /**
+   * One AbortController per dial in flight, removed when the dial ends; dispose() aborts each. (One shared signal
+   * for every dial gathered an abort listener per dial from the transport and MSE, so more than 10 dials in flight
+   * raised node's MaxListenersExceededWarning.)
+   */
+  private readonly inFlight = new Set<AbortController>();
+  private disposed = false;
   private pumping = false;
 
   constructor(private readonly o: ConnectionManagerOptions) {}
@@ -51,7 +57,7 @@ export class ConnectionManager {
 
   /** Dial as many candidates as the limits allow, round-robin over the targets. */
   pump(targets: Iterable<DialTarget>): void {
-    if (this.pumping || this.controller.signal.aborted) return;
+    if (this.pumping || this.disposed) return;
     this.pumping = true;
     try {
       const list = [...targets];
@@ -75,6 +81,8 @@ export class ConnectionManager {
 
   private async dial(t: DialTarget, host: string, port: number): Promise<void> {
     this.halfOpen++;
+    const controller = new AbortController();
+    this.inFlight.add(controller);
     try {
       const r = await dialAndHandshake({
         transport: this.o.transport,
@@ -83,7 +91,7 @@ export class ConnectionManager {
         prefs: this.o.encryption,
         random: this.o.random,
         connectTimeoutMs: this.o.connectTimeoutMs,
-        signal: this.controller.signal,
+        signal: controller.signal,
         clock: this.o.clock,
         timeoutMs: this.o.handshakeTimeoutMs,
         reserved: this.o.reserved,
@@ -92,15 +100,20 @@ export class ConnectionManager {
         infoHash: t.infoHash,
       });
       this.halfOpen--;
+      this.inFlight.delete(controller);
       t.attachPeer(r.conn, r.remote, r.decoder, r.encryption);
     } catch (e) {
       this.halfOpen--;
+      this.inFlight.delete(controller);
       t.dialFailed(host, port, e instanceof Error ? e.message : String(e));
       this.o.logger.debug(() => `dial ${host}:${port}: ${(e as Error).message}`);
     }
   }
 
   dispose(): void {
-    this.controller.abort();
+    this.disposed = true;
+    const dials = [...this.inFlight];
+    this.inFlight.clear();
+    for (const c of dials) c.abort();
   }
 }

@@ -77,6 +77,10 @@ export async function dialAndHandshake(o: OutgoingOptions): Promise<SecureHandsh
   const errors: string[] = [];
   for (const a of attempts) {
     const raw = await o.transport.dial(o.host, o.port, { signal: o.signal, timeoutMs: o.connectTimeoutMs });
+    // An abort during the handshake closes the connection (the handshake then fails); removed when the attempt ends.
+    const onAbort = (): void => raw.close(false);
+    if (o.signal?.aborted) raw.close(false);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (a === 'plaintext') {
         const r = await performHandshake(raw, o);
@@ -89,6 +93,8 @@ export async function dialAndHandshake(o: OutgoingOptions): Promise<SecureHandsh
       raw.close(false);
       errors.push(`${a === 'mse' ? 'encrypted' : 'plaintext'}: ${(e as Error).message}`);
       if (o.signal?.aborted) break;
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
     }
   }
   throw new BtError('ERR_HANDSHAKE', `peer refused every allowed connection kind (${errors.join('; ')})`, { op: 'handshake' });

@@ -8,3 +8,5 @@ export { ListenManager } from './listen-manager.js';
 export type { ListenManagerOptions } from './listen-manager.js';
 export { dialAndHandshake, acceptAndHandshake, encryptionPreset, msePolicyFor, ENCRYPTION_TYPES } from './encryption.js';
 export type { EncryptionType, ConnectionEncryption } from './encryption.js';
+export { HalfOpenTable } from './half-open-table.js';
+export type { HalfOpenLimits } from './half-open-table.js';

@@ -1,13 +1,16 @@
 /**
  * ListenManager: accepts connections on every configured endpoint, reads the handshake, routes it by
- * info-hash to the torrent that wants it, and answers with ours.
+ * info-hash to the torrent that wants it, and answers with ours. Connections still in their handshake are bounded
+ * by a HalfOpenTable (in total and per address; the oldest is shed for a newcomer) and share one deadline,
+ * `handshakeTimeoutMs` from accept, MSE included.
  */
-import type { Clock, Logger, Random } from '../core/index.js';
+import type { Clock, Logger, Random, Timer } from '../core/index.js';
 import type { Connection, Listener, Transport } from '../transport/index.js';
 import { parseHostPort } from '../util/index.js';
 import type { DialTarget } from './connection-manager.js';
 import { acceptAndHandshake } from './encryption.js';
 import type { EncryptionType } from './encryption.js';
+import { HalfOpenTable } from './half-open-table.js';
 
 export interface ListenManagerOptions {
   clock: Clock;
@@ -20,7 +23,12 @@ export interface ListenManagerOptions {
   resolveSkey: (req2: Uint8Array) => Uint8Array | undefined;
   peerId: Uint8Array;
   reserved: Uint8Array;
+  /** The whole incoming handshake (MSE and BitTorrent) must complete within this long of the accept. */
   handshakeTimeoutMs: number;
+  /** Incoming connections in their handshake at once; a newcomer beyond it sheds the oldest. */
+  maxHalfOpenIncoming: number;
+  /** The same per remote address (half-open ones only: established peers do not count). */
+  maxIncomingPerIp: number;
   /** The torrent for an info-hash that accepts one more peer now, if any. */
   route: (infoHash: Uint8Array) => (DialTarget & { acceptsPeer(): boolean }) | undefined;
   /** Room under the global connection limit? */
@@ -32,8 +40,17 @@ export interface ListenManagerOptions {
 export class ListenManager {
   private listeners: Listener[] = [];
   private readonly log: Logger;
+  private readonly halfOpen: HalfOpenTable<Connection>;
+  private sweepTimer: Timer | undefined;
+  private stopped = false;
   constructor(private readonly o: ListenManagerOptions) {
     this.log = o.logger;
+    this.halfOpen = new HalfOpenTable({ maxHalfOpen: o.maxHalfOpenIncoming, maxPerIp: o.maxIncomingPerIp, timeoutMs: o.handshakeTimeoutMs });
+  }
+
+  /** Incoming connections in their handshake now, and how many were shed to make room so far. */
+  get halfOpenIncoming(): { count: number; shed: number } {
+    return { count: this.halfOpen.size, shed: this.halfOpen.shedCount };
   }
 
   /**
@@ -78,10 +95,16 @@ export class ListenManager {
       conn.close(false);
       return;
     }
-    if (!this.o.accepting()) {
+    if (this.stopped || !this.o.accepting()) {
       conn.close(false);
       return;
     }
+    const { id, shed } = this.halfOpen.add(conn.remoteAddress, conn, this.o.clock.now());
+    for (const c of shed) {
+      this.log.debug(() => `shed half-open ${c.remoteAddress}:${c.remotePort} for a newcomer`);
+      c.close(false);
+    }
+    this.armSweep();
     let target: (DialTarget & { acceptsPeer(): boolean }) | undefined;
     acceptAndHandshake(conn, {
       prefs: this.o.encryption,
@@ -99,16 +122,39 @@ export class ListenManager {
       },
     }).then(
       (r) => {
+        this.halfOpen.remove(id);
+        if (r.conn.closed) return; // shed or expired as the handshake completed
         if (target) target.attachPeer(r.conn, r.remote, r.decoder, r.encryption);
         else r.conn.close(false);
       },
       (e: unknown) => {
+        this.halfOpen.remove(id);
+        conn.close(false);
         this.log.debug(() => `incoming ${conn.remoteAddress}:${conn.remotePort}: ${(e as Error).message}`);
       },
     );
   }
 
+  /** One timer, at the oldest half-open connection's deadline. */
+  private armSweep(): void {
+    if (this.sweepTimer || this.stopped) return;
+    const at = this.halfOpen.nextDeadline();
+    if (at === undefined) return;
+    this.sweepTimer = this.o.clock.setTimeout(() => {
+      this.sweepTimer = undefined;
+      for (const c of this.halfOpen.expire(this.o.clock.now())) {
+        this.log.debug(() => `incoming ${c.remoteAddress}:${c.remotePort}: handshake timed out`);
+        c.close(false);
+      }
+      this.armSweep();
+    }, Math.max(0, at - this.o.clock.now()));
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.sweepTimer?.cancel();
+    this.sweepTimer = undefined;
+    for (const c of this.halfOpen.clear()) c.close(false);
     const ls = this.listeners;
     this.listeners = [];
     await Promise.all(ls.map((l) => l.close()));
