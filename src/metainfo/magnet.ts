@@ -19,8 +19,12 @@ function decode(s: string, key: string): string {
   }
 }
 
-function pushUnique(list: string[], v: string): void {
-  if (v.length > 0 && !list.includes(v)) list.push(v);
+/** Append `v` unless empty or already in `list`; `seen` mirrors the list (a linear `includes` made n entries cost n²). */
+function pushUnique(list: string[], seen: Set<string>, v: string): void {
+  if (v.length > 0 && !seen.has(v)) {
+    seen.add(v);
+    list.push(v);
+  }
 }
 
 /** Parse a magnet URI. Throws BtError ERR_MAGNET (field `xt` for a missing or malformed info-hash). */
@@ -35,6 +39,9 @@ export function parseMagnet(uri: string): MagnetLink {
   const trackers: string[] = [];
   const peers: string[] = [];
   const webSeeds: string[] = [];
+  const seenTrackers = new Set<string>();
+  const seenPeers = new Set<string>();
+  const seenWebSeeds = new Set<string>();
   let selectOnly: number[] | undefined;
 
   for (const part of query.split('&')) {
@@ -56,10 +63,10 @@ export function parseMagnet(uri: string): MagnetLink {
         displayName = decode(rawVal.replace(/\+/g, ' '), 'dn');
         break;
       case 'tr':
-        pushUnique(trackers, decode(rawVal, 'tr').trim());
+        pushUnique(trackers, seenTrackers, decode(rawVal, 'tr').trim());
         break;
       case 'ws':
-        pushUnique(webSeeds, decode(rawVal, 'ws').trim());
+        pushUnique(webSeeds, seenWebSeeds, decode(rawVal, 'ws').trim());
         break;
       case 'so':
         // BEP 53: "0,2,4,6-8". A malformed list is ignored (the whole torrent is wanted), as libtorrent does.
@@ -69,7 +76,7 @@ export function parseMagnet(uri: string): MagnetLink {
         const v = decode(rawVal, 'x.pe').trim();
         try {
           const { host, port } = parseHostPort(v);
-          if (port > 0) pushUnique(peers, v.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`);
+          if (port > 0) pushUnique(peers, seenPeers, v.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`);
         } catch {
           // A malformed peer hint is not fatal: skip it.
         }
