@@ -4,7 +4,7 @@
  * limit), times every input, samples memory, and measures the cost growth of each input family.
  * See NOTES.md beside this file.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -105,7 +105,10 @@ function nameHash(s: string): number {
 
 let outDirCache: string | undefined;
 export function reportDir(opts: { outDir?: string }): string {
-  if (opts.outDir) return opts.outDir;
+  if (opts.outDir) {
+    mkdirSync(opts.outDir, { recursive: true });
+    return opts.outDir;
+  }
   outDirCache ??= mkdtempSync(path.join(tmpdir(), 'torrentkit-fuzz-'));
   return outDirCache;
 }
@@ -283,8 +286,8 @@ export async function runTarget(t: Target, opts: RunOptions): Promise<TargetResu
       for (const f of t.families) {
         let fr = await measureFamily(t, f, opts.growthBudgetMs ?? 15);
         // Timing noise (GC, a loaded machine) only adds time: a steep fit is measured again, and the
-        // flattest of up to 3 fits kept. A real quadratic family stays ≈2 every time.
-        for (let retry = 0; retry < 2 && !fr.crash && fr.exponent >= 1.5; retry++) {
+        // flattest of up to 3 fits kept (when a call is cheap). A real quadratic family stays ≈2 every time.
+        for (let retry = 0; retry < 2 && !fr.crash && fr.exponent >= 1.5 && fr.ms[fr.ms.length - 1]! < 100; retry++) {
           const again = await measureFamily(t, f, opts.growthBudgetMs ?? 15);
           if (again.crash || again.exponent < fr.exponent) fr = again;
         }

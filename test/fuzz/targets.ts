@@ -214,7 +214,7 @@ const metainfoTarget: Target = {
       n0: 100,
       make: (n) => torrentBytes({ files: Array.from({ length: 20 }, (_, i) => ({ path: [...Array.from({ length: n }, () => 'a'), `f${i}`], length: 1 })) }),
     },
-    { name: 'url-list entries (item 2)', n0: 1000, make: (n) => torrentBytes({ urlList: Array.from({ length: n }, (_, i) => `http://w${i}.example/`) }) },
+    { name: 'url-list entries (item 2)', n0: 300, make: (n) => torrentBytes({ urlList: Array.from({ length: n }, (_, i) => `http://w${i}.example/`) }) },
     { name: 'announce-list tiers', n0: 1000, make: (n) => torrentBytes({ tiers: Array.from({ length: n }, (_, i) => [`http://t${i}.example/a`]) }) },
     { name: 'long name', n0: 20000, make: (n) => torrentBytes({ name: 'x'.repeat(n) }) },
   ],
@@ -789,6 +789,7 @@ const resumeTarget: Target = {
   name: 'resume',
   entry: 'storage loadResume on a temp file',
   maxLen: 64 * 1024,
+  costly: 2,
   async setup() {
     resumeDir = mkdtempSync(path.join(tmpdir(), 'tk-fuzz-resume-'));
     resumeInfo = parseTorrent(
