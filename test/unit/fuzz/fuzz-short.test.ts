@@ -42,3 +42,31 @@ for (const t of TARGETS) {
     ctx.diagnostic(`${r.inputs} inputs, slowest ${r.slowestMs.toFixed(1)} ms (${r.slowestSize} bytes), peak RSS ${r.peakRssMB.toFixed(0)} MB, ${(r.elapsedMs / 1000).toFixed(1)} s`);
   });
 }
+
+test('the harness bites: a TypeError is a crash, a BtError is not, a quadratic family measures ≈2', async () => {
+  const { BtError } = await import('../../../src/core/index.js');
+  const quadratic = (b: Uint8Array): number => {
+    let x = 0;
+    for (let i = 0; i < b.length; i++) for (let j = 0; j < b.length; j++) x += b[i]! ^ b[j]!;
+    return x;
+  };
+  const r = await runTarget(
+    {
+      name: 'self-test',
+      entry: 'a fake decoder',
+      maxLen: 256,
+      samples: () => [Uint8Array.of(1, 2, 3)],
+      run(b) {
+        if (b.includes(0xee)) throw new TypeError('boom');
+        if (b.length > 5) throw new BtError('ERR_PROTOCOL', 'too long');
+      },
+      families: [],
+    },
+    { inputs: 3000, seed: 1, noGrowth: true, outDir: undefined },
+  );
+  assert.ok(r.crashes > 0, 'a TypeError must count as a crash');
+  assert.ok(r.crashSamples.every((c) => c.message.includes('TypeError: boom')));
+  const { measureFamily } = await import('../../fuzz/harness.js');
+  const f = await measureFamily({ name: 'q', entry: '', maxLen: 1 << 20, samples: () => [], run: (b) => void quadratic(b), families: [] }, { name: 'n² loop', n0: 300, make: (n) => new Uint8Array(n) }, 15);
+  assert.ok(f.exponent > 1.7 && f.exponent < 2.3, `quadratic loop measured ${f.exponent}`);
+});
