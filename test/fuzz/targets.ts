@@ -208,7 +208,7 @@ const metainfoTarget: Target = {
   },
   families: [
     { name: 'many files', n0: 500, make: (n) => torrentBytes({ files: Array.from({ length: n }, (_, i) => ({ path: [`f${i}`], length: 1 })) }) },
-    { name: 'path components (item 1)', n0: 250, make: (n) => torrentBytes({ files: [{ path: Array.from({ length: n }, () => 'a'), length: 1 }, { path: ['b'], length: 1 }] }) },
+    { name: 'path components (item 1)', n0: 500, make: (n) => torrentBytes({ files: [{ path: Array.from({ length: n }, () => 'a'), length: 1 }, { path: ['b'], length: 1 }] }) },
     {
       name: '20 files x path components (item 1)',
       n0: 100,
