@@ -42,7 +42,7 @@ export function parseMagnet(uri: string): MagnetLink {
   const seenTrackers = new Set<string>();
   const seenPeers = new Set<string>();
   const seenWebSeeds = new Set<string>();
-  let selectOnly: number[] | undefined;
+  let selectOnlyRanges: [number, number][] | undefined;
 
   for (const part of query.split('&')) {
     if (part.length === 0) continue;
@@ -70,7 +70,7 @@ export function parseMagnet(uri: string): MagnetLink {
         break;
       case 'so':
         // BEP 53: "0,2,4,6-8". A malformed list is ignored (the whole torrent is wanted), as libtorrent does.
-        selectOnly = parseSelectOnly(decode(rawVal, 'so')) ?? selectOnly;
+        selectOnlyRanges = parseSelectOnly(decode(rawVal, 'so')) ?? selectOnlyRanges;
         break;
       case 'x.pe': {
         const v = decode(rawVal, 'x.pe').trim();
@@ -90,20 +90,35 @@ export function parseMagnet(uri: string): MagnetLink {
     if (sawV2) bad('v2-only magnet links (urn:btmh) are not supported', 'xt');
     bad('missing xt=urn:btih:<info-hash>', 'xt');
   }
+  const selectOnly = selectOnlyRanges && expandSelectOnly(selectOnlyRanges);
   return { infoHash, infoHashHex: toHex(infoHash), displayName, trackers, peers, webSeeds, ...(selectOnly ? { selectOnly } : {}) };
 }
 
-/** BEP 53 file list: indices and inclusive ranges, at most 100,000 files in all; undefined when malformed. */
-function parseSelectOnly(v: string): number[] | undefined {
-  const out = new Set<number>();
+/**
+ * BEP 53 file list: indices and inclusive ranges, at most 100,000 files in all; undefined when malformed.
+ * Checked here but not expanded (expandSelectOnly does that once, for the value used): a link may repeat
+ * `so=` (the last valid one wins) and expanding each cost up to 100,000 set inserts and a sort per 11-byte
+ * parameter (a 740-byte link hung the event loop 5 s).
+ */
+function parseSelectOnly(v: string): [number, number][] | undefined {
+  const ranges: [number, number][] = [];
+  let size = 0;
   for (const part of v.split(',')) {
     const m = /^\s*(\d{1,9})(?:-(\d{1,9}))?\s*$/.exec(part);
     if (!m) return undefined;
     const a = Number(m[1]);
     const b = m[2] !== undefined ? Number(m[2]) : a;
-    if (b < a || out.size + (b - a) > 100_000) return undefined;
-    for (let i = a; i <= b; i++) out.add(i);
+    if (b < a || size + (b - a) > 100_000) return undefined;
+    size += b - a + 1;
+    ranges.push([a, b]);
   }
+  return ranges;
+}
+
+/** Sorted, distinct indices of checked ranges. */
+function expandSelectOnly(ranges: readonly [number, number][]): number[] {
+  const out = new Set<number>();
+  for (const [a, b] of ranges) for (let i = a; i <= b; i++) out.add(i);
   return [...out].sort((x, y) => x - y);
 }
 

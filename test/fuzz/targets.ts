@@ -251,6 +251,7 @@ const magnetTarget: Target = {
     magnetFamily('many tr=', (i) => `tr=http://t${i}.example/a`),
     magnetFamily('many x.pe=', (i) => `x.pe=10.0.${i >> 8 & 255}.${i & 255}:6881`),
     magnetFamily('many ws=', (i) => `ws=http://w${i}.example/`),
+    magnetFamily('many so= of 70,000 files', () => 'so=1-70000'),
     { name: 'long so= list', n0: 500, make: (n) => str(`magnet:?xt=urn:btih:${HEX_IH}&so=${Array.from({ length: n }, (_, i) => `${2 * i}-${2 * i + 1}`).join(',')}`) },
   ],
 };

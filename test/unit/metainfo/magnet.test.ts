@@ -136,3 +136,15 @@ test('many tr= / ws= / x.pe= entries parse in linear time, duplicates still drop
   // Quadratic de-duplication took ~10 s here; linear is well under a second even on a loaded machine.
   assert.ok(ms < 2000, `parseMagnet of ${3 * n} entries took ${ms.toFixed(0)} ms`);
 });
+
+test('a link repeating so= with large ranges is parsed once, not expanded per parameter (found by npm run fuzz: 60 × so=1-70707 hung 5 s)', () => {
+  const uri = `magnet:?xt=urn:btih:${HEX}${'&so=1-70707'.repeat(500)}&so=1-3,5&so=9-2`;
+  const t0 = performance.now();
+  const m = parseMagnet(uri);
+  const ms = performance.now() - t0;
+  assert.deepEqual(m.selectOnly, [1, 2, 3, 5]); // the last valid so= wins; the malformed one after it is ignored
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  const big = parseMagnet(`magnet:?xt=urn:btih:${HEX}${'&so=0-99999'.repeat(200)}`);
+  assert.equal(big.selectOnly?.length, 100_000);
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=0-100001`).selectOnly, undefined); // over the cap
+});
