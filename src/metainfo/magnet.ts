@@ -19,8 +19,12 @@ function decode(s: string, key: string): string {
   }
 }
 
-function pushUnique(list: string[], v: string): void {
-  if (v.length > 0 && !list.includes(v)) list.push(v);
+/** Append `v` unless empty or already in `list`; `seen` mirrors the list (a linear `includes` made n entries cost n²). */
+function pushUnique(list: string[], seen: Set<string>, v: string): void {
+  if (v.length > 0 && !seen.has(v)) {
+    seen.add(v);
+    list.push(v);
+  }
 }
 
 /** Parse a magnet URI. Throws BtError ERR_MAGNET (field `xt` for a missing or malformed info-hash). */
@@ -35,7 +39,10 @@ export function parseMagnet(uri: string): MagnetLink {
   const trackers: string[] = [];
   const peers: string[] = [];
   const webSeeds: string[] = [];
-  let selectOnly: number[] | undefined;
+  const seenTrackers = new Set<string>();
+  const seenPeers = new Set<string>();
+  const seenWebSeeds = new Set<string>();
+  let selectOnlyRanges: [number, number][] | undefined;
 
   for (const part of query.split('&')) {
     if (part.length === 0) continue;
@@ -56,20 +63,20 @@ export function parseMagnet(uri: string): MagnetLink {
         displayName = decode(rawVal.replace(/\+/g, ' '), 'dn');
         break;
       case 'tr':
-        pushUnique(trackers, decode(rawVal, 'tr').trim());
+        pushUnique(trackers, seenTrackers, decode(rawVal, 'tr').trim());
         break;
       case 'ws':
-        pushUnique(webSeeds, decode(rawVal, 'ws').trim());
+        pushUnique(webSeeds, seenWebSeeds, decode(rawVal, 'ws').trim());
         break;
       case 'so':
         // BEP 53: "0,2,4,6-8". A malformed list is ignored (the whole torrent is wanted), as libtorrent does.
-        selectOnly = parseSelectOnly(decode(rawVal, 'so')) ?? selectOnly;
+        selectOnlyRanges = parseSelectOnly(decode(rawVal, 'so')) ?? selectOnlyRanges;
         break;
       case 'x.pe': {
         const v = decode(rawVal, 'x.pe').trim();
         try {
           const { host, port } = parseHostPort(v);
-          if (port > 0) pushUnique(peers, v.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`);
+          if (port > 0) pushUnique(peers, seenPeers, v.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`);
         } catch {
           // A malformed peer hint is not fatal: skip it.
         }
@@ -83,20 +90,35 @@ export function parseMagnet(uri: string): MagnetLink {
     if (sawV2) bad('v2-only magnet links (urn:btmh) are not supported', 'xt');
     bad('missing xt=urn:btih:<info-hash>', 'xt');
   }
+  const selectOnly = selectOnlyRanges && expandSelectOnly(selectOnlyRanges);
   return { infoHash, infoHashHex: toHex(infoHash), displayName, trackers, peers, webSeeds, ...(selectOnly ? { selectOnly } : {}) };
 }
 
-/** BEP 53 file list: indices and inclusive ranges, at most 100,000 files in all; undefined when malformed. */
-function parseSelectOnly(v: string): number[] | undefined {
-  const out = new Set<number>();
+/**
+ * BEP 53 file list: indices and inclusive ranges, at most 100,000 files in all; undefined when malformed.
+ * Checked here but not expanded (expandSelectOnly does that once, for the value used): a link may repeat
+ * `so=` (the last valid one wins) and expanding each cost up to 100,000 set inserts and a sort per 11-byte
+ * parameter (a 740-byte link hung the event loop 5 s).
+ */
+function parseSelectOnly(v: string): [number, number][] | undefined {
+  const ranges: [number, number][] = [];
+  let size = 0;
   for (const part of v.split(',')) {
     const m = /^\s*(\d{1,9})(?:-(\d{1,9}))?\s*$/.exec(part);
     if (!m) return undefined;
     const a = Number(m[1]);
     const b = m[2] !== undefined ? Number(m[2]) : a;
-    if (b < a || out.size + (b - a) > 100_000) return undefined;
-    for (let i = a; i <= b; i++) out.add(i);
+    if (b < a || size + (b - a) > 100_000) return undefined;
+    size += b - a + 1;
+    ranges.push([a, b]);
   }
+  return ranges;
+}
+
+/** Sorted, distinct indices of checked ranges. */
+function expandSelectOnly(ranges: readonly [number, number][]): number[] {
+  const out = new Set<number>();
+  for (const [a, b] of ranges) for (let i = a; i <= b; i++) out.add(i);
   return [...out].sort((x, y) => x - y);
 }
 

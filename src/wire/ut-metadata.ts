@@ -60,8 +60,14 @@ function pieceLength(size: number, piece: number, op: 'encode' | 'decode'): numb
   }
 }
 
+/** A peer's bencode value for an error message: String() throws on a decoded dictionary (null prototype), alone or in a list. */
+function describeValue(v: unknown): string {
+  if (typeof v === 'number' || v === undefined) return String(v);
+  return v instanceof Uint8Array ? 'a byte string' : Array.isArray(v) ? 'a list' : typeof v === 'object' && v !== null ? 'a dictionary' : typeof v;
+}
+
 function checkPiece(piece: unknown, op: 'encode' | 'decode'): number {
-  if (typeof piece !== 'number' || !Number.isSafeInteger(piece) || piece < 0) bad(`piece ${String(piece)} is not a non-negative integer`, op, 'piece');
+  if (typeof piece !== 'number' || !Number.isSafeInteger(piece) || piece < 0) bad(`piece ${describeValue(piece)} is not a non-negative integer`, op, 'piece');
   return piece;
 }
 

@@ -121,3 +121,30 @@ test('BEP 53 so= (select only): indices and ranges, round-trip, malformed ignore
   assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=0-999999999`).selectOnly, undefined, 'bounded');
   assert.equal('selectOnly' in parseMagnet(`magnet:?xt=urn:btih:${HEX}`), false);
 });
+
+test('many tr= / ws= / x.pe= entries parse in linear time, duplicates still dropped (found by npm run fuzz)', () => {
+  const n = 40_000;
+  const ih = `magnet:?xt=urn:btih:${HEX}`;
+  const params = (f: (i: number) => string): string => Array.from({ length: n }, (_, i) => `&${f(i)}`).join('');
+  const uri = `${ih}${params((i) => `tr=http://t${i}.example/a`)}${params((i) => `ws=http://w${i}.example/`)}${params((i) => `x.pe=10.0.${(i >> 8) & 255}.${i & 255}:${1 + (i >> 16)}`)}&tr=http://t0.example/a&ws=http://w0.example/&x.pe=10.0.0.0:1`;
+  const t0 = performance.now();
+  const m = parseMagnet(uri);
+  const ms = performance.now() - t0;
+  assert.equal(m.trackers.length, n);
+  assert.equal(m.webSeeds.length, n);
+  assert.equal(m.peers.length, n);
+  // Quadratic de-duplication took ~10 s here; linear is well under a second even on a loaded machine.
+  assert.ok(ms < 2000, `parseMagnet of ${3 * n} entries took ${ms.toFixed(0)} ms`);
+});
+
+test('a link repeating so= with large ranges is parsed once, not expanded per parameter (found by npm run fuzz: 60 × so=1-70707 hung 5 s)', () => {
+  const uri = `magnet:?xt=urn:btih:${HEX}${'&so=1-70707'.repeat(500)}&so=1-3,5&so=9-2`;
+  const t0 = performance.now();
+  const m = parseMagnet(uri);
+  const ms = performance.now() - t0;
+  assert.deepEqual(m.selectOnly, [1, 2, 3, 5]); // the last valid so= wins; the malformed one after it is ignored
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  const big = parseMagnet(`magnet:?xt=urn:btih:${HEX}${'&so=0-99999'.repeat(200)}`);
+  assert.equal(big.selectOnly?.length, 100_000);
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=0-100001`).selectOnly, undefined); // over the cap
+});

@@ -160,3 +160,19 @@ describe('ut_metadata codec (BEP 9)', () => {
     assert.deepEqual(decodeUtMetadata(serveMetadata(info, -3)), { type: 'reject', piece: 0 });
   });
 });
+
+describe('ut_metadata: a piece that is a dictionary or a list holding one (found by npm run fuzz)', () => {
+  it('is refused with ERR_METADATA, not a TypeError from String() of a null-prototype dict', () => {
+    for (const piece of [{ a: 1 }, [{ a: 1 }], [[], { x: [] }], 'x', [1]]) {
+      for (const msg_type of [0, 1, 2]) {
+        const payload = bencode({ msg_type, piece, total_size: 100 });
+        assert.throws(
+          () => decodeUtMetadata(payload),
+          (e: unknown) => isBtError(e, 'ERR_METADATA') && /piece (a dictionary|a list|a byte string) is not a non-negative integer/.test((e as Error).message),
+        );
+      }
+    }
+    // The fuzzer's input: d8:msg_typei0e5:pieceli-1ede2:%÷ee…
+    assert.throws(() => decodeUtMetadata(Buffer.from('64383a6d73675f74797065693065353a70696563656c692d31656465323a25f7656565', 'hex')), (e: unknown) => isBtError(e));
+  });
+});
