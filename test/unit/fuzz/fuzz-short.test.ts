@@ -64,6 +64,6 @@ test('the harness bites: a TypeError is a crash, a BtError is not, a quadratic f
   assert.ok(r.crashes > 0, 'a TypeError must count as a crash');
   assert.ok(r.crashSamples.every((c) => c.message.includes('TypeError: boom')));
   const { measureFamily } = await import('../../fuzz/harness.js');
-  const f = await measureFamily({ name: 'q', entry: '', maxLen: 1 << 20, samples: () => [], run: (b) => void quadratic(b), families: [] }, { name: 'n² loop', n0: 300, make: (n) => new Uint8Array(n) }, 15);
+  const f = await measureFamily({ name: 'q', entry: '', maxLen: 1 << 20, samples: () => [], run: (b) => void quadratic(b), families: [] }, { name: 'n² loop', n0: 1000, make: (n) => new Uint8Array(n) }, 15);
   assert.ok(f.exponent > 1.7 && f.exponent < 2.3, `quadratic loop measured ${f.exponent}`);
 });
