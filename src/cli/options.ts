@@ -21,6 +21,8 @@ export interface RunOpts {
   verbose?: boolean;
   pex?: boolean;
   resume?: boolean;
+  /** --resume-interval, seconds. */
+  resumeInterval?: number;
   webSeeds?: boolean;
   maxDownloadRate?: number;
   maxUploadRate?: number;
@@ -52,6 +54,7 @@ export function engineSettings(opts: NetOpts, env: NodeJS.ProcessEnv = process.e
   else if (opts.transport === 'both') Object.assign(s, { enableTcp: true, enableUtp: true, preferredTransport: 'tcp' });
   if (opts.pex === false) s.pexEnabled = false;
   if (opts.resume === false) s.fastResume = false;
+  if (opts.resumeInterval !== undefined) s.resumeSaveIntervalMs = Math.round(opts.resumeInterval * 1000);
   if (opts.webSeeds === false) s.webSeedsEnabled = false;
   if (opts.proxy !== undefined) s.proxy = opts.proxy;
   if (opts.maxDownloadRate !== undefined) s.maxDownloadRate = opts.maxDownloadRate;

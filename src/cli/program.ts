@@ -50,6 +50,7 @@ export function program(done: (code: number) => void): Command {
       .option('--proxy <url>', 'SOCKS5 proxy (socks5://[user:pass@]host:port) for outgoing TCP peer connections, HTTP(S) trackers and web seeds')
       .option('--no-web-seeds', "do not download from the torrent's web seeds (BEP 19 url-list, a magnet's ws)")
       .option('--no-resume', "do not keep fast-resume data (DIR/.torrentkit/<info-hash>.resume): every start re-checks all data")
+      .addOption(new Option('--resume-interval <seconds>', 'save fast-resume data at most this often while pieces are verified (default 30)').argParser(parsePositiveNumber))
       .option('--no-pex', 'no peer exchange (BEP 11)')
       .option('--no-lsd', 'no local peer discovery (BEP 14)')
       .option('--lsd-interface <addr>', 'interface address for local peer discovery multicast (e.g. 127.0.0.1)')

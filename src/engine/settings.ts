@@ -71,9 +71,10 @@ export interface EngineSettings extends TorrentSettings {
   /** Where the DHT routing table is saved on stop and loaded on start ('' = not kept). */
   dhtStateFile: string;
   /**
-   * Fast resume: on stop and on completion save each torrent's verified pieces with its files' sizes and mtimes
-   * to `<downloadDir>/.torrentkit/<info-hash>.resume`; on start hash only the pieces of files that changed since
-   * (everything when the data is missing, unreadable or from another torrent). Only with the default file storage.
+   * Fast resume: save each torrent's verified pieces with its files' sizes and mtimes to
+   * `<downloadDir>/.torrentkit/<info-hash>.resume` (crash-safe) every resumeSaveIntervalMs of progress, after
+   * checking, on completion and at stop; on start hash only the pieces of files that changed since (everything
+   * when the data is missing, unreadable or from another torrent). Only with the default file storage.
    */
   fastResume: boolean;
   /**
@@ -146,6 +147,7 @@ export const DEFAULT_SETTINGS: EngineSettings = Object.freeze({
   dhtBootstrap: Object.freeze(['router.bittorrent.com:6881', 'dht.transmissionbt.com:6881', 'router.utorrent.com:6881', 'dht.libtorrent.org:25401']) as readonly string[],
   maxMetadataSize: 8 * 1024 * 1024,
   fastResume: true,
+  resumeSaveIntervalMs: 30_000,
   webSeedsEnabled: true,
   proxy: '',
   portForwarding: true,
@@ -208,6 +210,9 @@ export function resolveSettings(partial: Partial<EngineSettings> = {}): EngineSe
   if (typeof s.dhtEnabled !== 'boolean') bad('dhtEnabled', 'must be a boolean');
   if (typeof s.dhtStateFile !== 'string') bad('dhtStateFile', 'must be a path or empty');
   if (typeof s.fastResume !== 'boolean') bad('fastResume', 'must be a boolean');
+  if (!(Number.isInteger(s.resumeSaveIntervalMs) && (s.resumeSaveIntervalMs === 0 || s.resumeSaveIntervalMs >= 1000))) {
+    bad('resumeSaveIntervalMs', 'must be a whole number of ms, at least 1000, or 0 for no periodic saves');
+  }
   if (typeof s.webSeedsEnabled !== 'boolean') bad('webSeedsEnabled', 'must be a boolean');
   if (typeof s.proxy !== 'string') bad('proxy', 'must be socks5://host:port or empty');
   else if (s.proxy !== '') {

@@ -6,7 +6,13 @@
  * "Racy" files (git's term): file systems keep coarse timestamps, so a file modified within the same tick
  * as the save could change again without its mtime moving. A file whose mtime is within RACY_MS of the
  * moment of saving (measured by the file system itself, via the mtime of the resume file just written) is
- * never trusted: its pieces are always re-checked. Save after the storage is closed (no writes in flight).
+ * never trusted: its pieces are always re-checked. A save made while the torrent writes (periodic, on completion)
+ * keeps that guard; a *clean* save, made after the storage was flushed and closed (stop), does not: no write of
+ * ours can follow it, so every mtime it records is final and its pieces are trusted at the next start.
+ *
+ * Written crash-safe through NodeStateFiles (temporary file with a unique name, fsync, rename, fsync of the
+ * directory): a crash at any moment leaves the previous data or the new data, never a torn file, and two saves
+ * never share a temporary file.
  *
  *   const r = await loadResume(file, info, dir);
  *   const have = r ? r.have : new Bitfield(info.pieceCount);
@@ -14,12 +20,15 @@
  *   // have |= found
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BtError } from '../core/index.js';
 import type { TorrentInfo } from '../metainfo/index.js';
 import { Bitfield, toHex } from '../util/index.js';
 import { PieceLayout } from './layout.js';
+import { NodeStateFiles } from './node-state-files.js';
+import type { StateFiles } from './state-files.js';
 
 const VERSION = 1;
 const RACY_MS = 3000n;
@@ -43,6 +52,8 @@ interface ResumeJson {
   /** Verified pieces, BitTorrent bit order, base64. */
   have: string;
   files: ResumeFileEntry[];
+  /** Saved after a clean stop (informational: the racy flags already say what to trust). */
+  clean?: boolean;
 }
 
 export interface ResumeResult {
@@ -65,16 +76,42 @@ async function fileState(p: string): Promise<{ size: number; mtimeNs: bigint } |
   }
 }
 
-/** Record `have` (pieces verified on disk) with the current size and mtime of every file (creates the file's directory). */
-export async function saveResume(resumePath: string, info: TorrentInfo, downloadDir: string, have: Bitfield): Promise<void> {
-  if (have.length !== info.pieceCount) throw new BtError('ERR_STORAGE', 'resume bitfield length does not match the torrent', { op: 'write' });
-  const tmp = `${resumePath}.tmp`;
+export interface SaveResumeOptions {
+  /**
+   * The storage was flushed and closed before this save (a clean stop): no write of ours can follow, so no file
+   * is racy. Default false (the torrent may still be writing).
+   */
+  clean?: boolean;
+  /** Where the bytes go (tests make a step fail); default crash-safe files on disk. */
+  files?: StateFiles;
+}
+
+/** The file system's "now": the mtime of a new file beside `resumePath` (written after every stat of the save). */
+async function fsNow(resumePath: string): Promise<bigint> {
+  const probe = `${resumePath}.${randomBytes(4).toString('hex')}.now`;
+  const fh = await open(probe, 'wx', 0o644);
   try {
-    await mkdir(path.dirname(resumePath), { recursive: true });
+    return (await fh.stat({ bigint: true })).mtimeNs;
+  } finally {
+    await fh.close();
+    await unlink(probe).catch(() => undefined);
+  }
+}
+
+/**
+ * Record `have` (pieces verified on disk) with the current size and mtime of every file (creates the file's
+ * directory). Crash-safe: the previous data stays until the new data is durable.
+ */
+export async function saveResume(resumePath: string, info: TorrentInfo, downloadDir: string, have: Bitfield, opts: SaveResumeOptions = {}): Promise<void> {
+  if (have.length !== info.pieceCount) throw new BtError('ERR_STORAGE', 'resume bitfield length does not match the torrent', { op: 'write' });
+  const files = opts.files ?? new NodeStateFiles();
+  try {
     const states = await Promise.all(info.files.map((f) => fileState(path.join(path.resolve(downloadDir), ...f.path))));
-    // The file system's "now": the mtime of a file written after every stat above.
-    await writeFile(tmp, '');
-    const now = (await stat(tmp, { bigint: true })).mtimeNs;
+    let now = 0n;
+    if (!opts.clean) {
+      await mkdir(path.dirname(resumePath), { recursive: true });
+      now = await fsNow(resumePath);
+    }
     const doc: ResumeJson = {
       version: VERSION,
       fingerprint: fingerprint(info),
@@ -83,13 +120,12 @@ export async function saveResume(resumePath: string, info: TorrentInfo, download
       pieceCount: info.pieceCount,
       have: Buffer.from(have.bytes).toString('base64'),
       files: states.map((s) =>
-        s ? { size: s.size, mtimeNs: s.mtimeNs.toString(), racy: s.mtimeNs + RACY_MS * 1_000_000n > now } : { size: -1, mtimeNs: '', racy: false },
+        s ? { size: s.size, mtimeNs: s.mtimeNs.toString(), racy: !opts.clean && s.mtimeNs + RACY_MS * 1_000_000n > now } : { size: -1, mtimeNs: '', racy: false },
       ),
+      clean: opts.clean === true,
     };
-    await writeFile(tmp, JSON.stringify(doc));
-    await rename(tmp, resumePath);
+    await files.writeAtomic(resumePath, new TextEncoder().encode(JSON.stringify(doc)));
   } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
     throw new BtError('ERR_STORAGE', `cannot save resume data to ${resumePath}: ${(e as Error).message}`, { op: 'write', cause: e });
   }
 }
@@ -151,14 +187,17 @@ function valid(doc: ResumeJson, info: TorrentInfo): boolean {
 export interface ResumeStore {
   /** Resume data compared with the files now, or undefined (none, unreadable, another torrent's). */
   load(info: TorrentInfo): Promise<ResumeResult | undefined>;
-  /** Record `have` with the files' current sizes and mtimes. */
-  save(info: TorrentInfo, have: Bitfield): Promise<void>;
+  /**
+   * Record `have` with the files' current sizes and mtimes, crash-safe. `clean`: the storage was flushed and
+   * closed first (a stop), so no file is racy.
+   */
+  save(info: TorrentInfo, have: Bitfield, opts?: { clean?: boolean }): Promise<void>;
 }
 
 /** The file-backed ResumeStore of a torrent whose files are under `downloadDir`. */
 export function fileResumeStore(resumePath: string, downloadDir: string): ResumeStore {
   return {
     load: (info) => loadResume(resumePath, info, downloadDir),
-    save: (info, have) => saveResume(resumePath, info, downloadDir, have),
+    save: (info, have, opts) => saveResume(resumePath, info, downloadDir, have, { clean: opts?.clean === true }),
   };
 }

@@ -17,7 +17,13 @@ export interface PieceStorage {
    */
   ensureFiles(wanted?: (fileIndex: number) => boolean): Promise<void>;
   /**
-   * Wait for operations in progress, then close all open file handles. Idempotent. Every operation started
+   * Make every write completed so far durable (fsync of the files written since the last flush), so resume data
+   * saved next never vouches for bytes a power cut could take back. Optional: storage without a disk has nothing
+   * to flush. After close() it resolves at once (close flushes).
+   */
+  flush?(): Promise<void>;
+  /**
+   * Wait for operations in progress, flush (as flush()), then close all open file handles. Idempotent. Every operation started
    * after close() rejects with BtError ERR_CLOSED.
    */
   close(): Promise<void>;

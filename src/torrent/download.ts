@@ -173,6 +173,7 @@ export class Download {
     const core = this.core;
     const picker = this.picker;
     picker.onPieceVerified(index);
+    core.resume.pieceVerified();
     core.events.emit('piece-verified', index);
     for (const st of core.peers.values()) {
       if (st.have.get(index) && picker.piecePriority(index) > 0) st.interestingCount--;
@@ -212,8 +213,8 @@ export class Download {
     if (!core.mode.requesting || core.active !== this || !this.picker.finished) return;
     core.setMode(new SeedingMode(core));
     // Every verified piece has been written (the assembler awaits the write): a crash from here on re-checks
-    // nothing but files modified within seconds of this save.
-    void core.saveResume(this.picker.have.clone());
+    // nothing but files modified within seconds of this save (the clean save at stop trusts those too).
+    core.resume.request();
     // Trackers hear 'completed' only for the whole torrent (a selective download is not a seed).
     if (all) core.trackers?.complete();
     core.extensions.resendHandshake(core.peers.values());

@@ -27,6 +27,11 @@ export class PieceAssembler {
   private verifyingBytes = 0;
   private readonly budget: number;
   private disposed = false;
+  /**
+   * Pieces hashed good whose write finished after dispose() (a stop): on disk and correct but never reported;
+   * the stop's resume data counts them (else a clean save would call them missing without hashing them).
+   */
+  readonly writtenAfterDispose: number[] = [];
 
   constructor(
     private readonly info: TorrentInfo,
@@ -81,6 +86,7 @@ export class PieceAssembler {
         await this.storage.write(index, 0, data);
         this.free(data);
         if (!this.disposed) this.on.verified(index);
+        else this.writtenAfterDispose.push(index);
       } else {
         this.free(data);
         this.on.failed(index);

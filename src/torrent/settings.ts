@@ -51,6 +51,11 @@ export interface TorrentSettings {
   dhtEnabled: boolean;
   /** Largest info dictionary (BEP 9 metadata_size) fetched for a magnet link. */
   maxMetadataSize: number;
+  /**
+   * Fast resume: while a torrent is checked, save its resume data at most this often (ms), and only when pieces
+   * were verified since the last save; 0 = only on state changes and at stop. At least 1000 when not 0.
+   */
+  resumeSaveIntervalMs: number;
   /** BEP 19 web seeds: download from the torrent's url-list (and a magnet's ws) HTTP(S) servers too. */
   webSeedsEnabled: boolean;
 }

@@ -30,8 +30,7 @@ import { StoppedMode } from './modes/stopped.js';
 import { PeerSet } from './peer-set.js';
 import type { PeerSession } from './peer-session.js';
 import { PieceReadCache } from './read-cache.js';
-import { saveResumeData } from './resume.js';
-import type { Bitfield } from '../util/index.js';
+import { ResumeWriter } from './resume-writer.js';
 import { torrentStats } from './stats.js';
 import { TorrentRate } from './torrent-rate.js';
 import { createTrackerManager } from './trackers.js';
@@ -85,6 +84,8 @@ export class TorrentCore {
   /** stop() calls under way (the mode changes only when one ends): no peer may join, none is asked for. */
   private stopping = 0;
   readonly handler: PeerHandler;
+  /** The one writer of this torrent's fast-resume data. */
+  readonly resume: ResumeWriter;
   private ticker: Timer | undefined;
 
   constructor(
@@ -161,6 +162,15 @@ export class TorrentCore {
       },
       onError: (p, err, m) => this.onBug(p, err, m),
     };
+    this.resume = new ResumeWriter({
+      clock: env.clock,
+      log: this.log,
+      intervalMs: env.settings.resumeSaveIntervalMs,
+      store: () => env.resume?.(this.owner),
+      info: () => this.meta?.info,
+      have: () => this.picker?.have,
+      flush: () => this.storage?.flush?.() ?? Promise.resolve(),
+    });
     if ('info' in source) this.setMeta(source);
   }
 
@@ -259,7 +269,10 @@ export class TorrentCore {
     this.wantPeers();
   }
 
-  /** Disconnect peers, stop timers, close files, save resume data, tell trackers. The torrent can be started again. */
+  /**
+   * Disconnect peers, stop timers, flush and close files, save resume data (clean: trusted at the next start),
+   * tell trackers. The torrent can be started again.
+   */
   async stop(): Promise<void> {
     this.stopping++;
     try {
@@ -284,20 +297,26 @@ export class TorrentCore {
     this.readCache?.clear();
     const storage = this.storage;
     const have = this.picker?.have.clone();
+    const assembler = this.active?.assembler;
+    // No periodic save may overlap the close (its flush would meet a closed storage): wait for one in flight.
+    await this.resume.quiesce();
     this.storage = undefined;
     this.active = undefined;
     if (storage) {
-      await storage.close();
-      // After close: no write is in flight, every file's mtime is final.
-      if (have) await this.saveResume(have);
+      let closed = true;
+      await storage.close().catch((e: unknown) => {
+        closed = false;
+        this.log.warn(`files not flushed and closed cleanly: ${e instanceof Error ? e.message : String(e)}`);
+      });
+      // After a clean close no write is in flight and every file's mtime is final: a clean save. Otherwise the
+      // resume data of the last periodic save stays (what changed since is re-checked at the next start).
+      if (have && closed) {
+        // Pieces whose write was in flight at the stop are on disk now (close waited for them).
+        for (const i of assembler?.writtenAfterDispose ?? []) have.set(i);
+        await this.resume.final(have);
+      }
     }
     await announced;
-  }
-
-  /** Fast resume: record the verified pieces with the files' sizes and mtimes. */
-  saveResume(have: Bitfield): Promise<void> {
-    if (!this.meta) return Promise.resolve();
-    return saveResumeData(this.env.resume?.(this.owner), this.meta.info, have, this.log);
   }
 
   startTicker(): void {
@@ -338,6 +357,7 @@ export class TorrentCore {
     // Verifications and web seed fetches still under way report nothing more: not a second failure now, nor
     // (after a restart replaced this download) a stale one that would fail the new run.
     this.active?.dispose();
+    void this.resume.quiesce();
     this.peers.closeAll('torrent error');
     this.setMode(new ErrorMode(this));
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);

@@ -54,10 +54,13 @@ export class CheckingMode extends BaseMode {
       const full = core.forceFullCheck;
       core.forceFullCheck = false;
       const store = env.resume?.(core.owner);
-      const have = await storageOp(() => checkExisting(meta.info, storage, env.hasher, store, full, core.log, signal));
+      const { have, hashed } = await storageOp(() => checkExisting(meta.info, storage, env.hasher, store, full, core.log, signal));
       if (signal.aborted) return;
       const download = new Download(core, storage, have, signal);
       core.active = download;
+      core.resume.start();
+      // What hashing found is worth keeping before any download: a crash now need not hash it again.
+      if (hashed > 0) core.resume.request();
       core.applySelection();
       core.events.emit('checked', have.count, meta.info.pieceCount);
       core.startTicker();

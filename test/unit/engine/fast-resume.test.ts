@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ClientEngine, resumeDataPath } from '../../../src/index.js';
+import { ClientEngine, TextLogger, resumeDataPath } from '../../../src/index.js';
 import { buildTorrent, parseTorrent } from '../../../src/metainfo/index.js';
 import type { Metainfo } from '../../../src/metainfo/types.js';
 import { InlineHasher } from '../../../src/storage/index.js';
@@ -153,6 +153,41 @@ test('recheck() hashes everything again, ignoring resume data that cannot see a 
     await t.stop();
   } finally {
     await engine.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a download stopped right after completing: no resume warning, and the restart hashes nothing (clean stop)', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tk-resume-'));
+  const warnings: string[] = [];
+  const logger = new TextLogger('warn', (l) => warnings.push(l));
+  const h = countingHasher();
+  const seeder = new ClientEngine(quiet, {});
+  const leecher = new ClientEngine({ ...quiet, resumeSaveIntervalMs: 1000 }, { logger, createHasher: () => h.hasher });
+  try {
+    const meta = await payload(dir);
+    const st = await seeder.addTorrent(meta, { downloadDir: dir });
+    await st.start();
+    assert.equal(st.state, 'seeding');
+    const out = path.join(dir, 'out');
+    for (let round = 0; round < 3; round++) {
+      await rm(out, { recursive: true, force: true });
+      const t = await leecher.addTorrent(meta, { downloadDir: out });
+      t.addPeer(`127.0.0.1:${seeder.listenPort}`);
+      await t.start();
+      await t.waitForCompletion();
+      await t.stop(); // the save on completion and the final one overlap: one writer, no shared temp file
+      const before = h.count();
+      await t.start();
+      assert.equal(t.state, 'seeding');
+      assert.equal(h.count() - before, 0, `round ${round}: files written seconds ago are trusted after a clean stop`);
+      await t.stop();
+      await leecher.removeTorrent(t);
+    }
+    assert.deepEqual(warnings, []);
+  } finally {
+    await leecher.dispose();
+    await seeder.dispose();
     await rm(dir, { recursive: true, force: true });
   }
 });
