@@ -1,3 +1,4 @@
+import { concatBytes } from '../../src/util/index.js';
 /**
  * A simple, seeded byte mutator for the fuzzing harness (no coverage feedback): bit flips, byte
  * insert / delete / duplicate, splices of valid samples, length-field tweaks (bencode `N:` prefixes,
@@ -37,15 +38,7 @@ const INTERESTING_U32 = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0x3fff, 0x4000, 0x4001, 
 const INTERESTING_DEC = ['0', '1', '-1', '00', '-0', '255', '256', '65535', '65536', '2147483647', '2147483648', '4294967296', '9007199254740991', '9007199254740993', '99999999999999999999', ''];
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0) & 255);

@@ -21,6 +21,7 @@ import type { FakeClock } from '../../../src/core/fake-clock.js';
 import type { Timer } from '../../../src/core/clock.js';
 import { SeededRandom } from '../../../src/core/node-random.js';
 import type { Connection, ConnectionHandlers, DialOptions, Listener, Transport } from '../../../src/transport/index.js';
+import { concatBytes } from '../../../src/util/index.js';
 
 /** Largest segment put on a link at once (bytes): a burst of packets, the unit of scheduling and of loss. */
 const SEGMENT = 64 * 1024;
@@ -278,15 +279,7 @@ class SimTransport implements Transport {
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**
