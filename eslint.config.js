@@ -35,6 +35,8 @@ const LAYERS = [
   'webseed',
   'torrent',
   'engine',
+  'session',
+  'rpc',
   'index.ts',
   'cli',
 ];
@@ -114,6 +116,8 @@ const ADAPTERS = [
   'src/tracker/http/http-get.ts',
   'src/webseed/http-range.ts',
   'src/mse/offload.ts',
+  'src/rpc/node-*.ts',
+  'src/session/node-*.ts',
   'src/cli/**',
 ];
 
