@@ -201,3 +201,19 @@ export interface SessionApi {
   /** Save, stop every torrent (trackers told `stopped`), dispose the engine. */
   close(): Promise<void>;
 }
+
+/** openSession's options (src/session/session.ts implements it). */
+export interface OpenSessionOptions {
+  /** Where settings.json, the session state and the torrents' metainfo live. Created if missing. */
+  configDir: string;
+  /** Defaults for settings not yet in settings.json (e.g. downloadDir from --download-dir). */
+  defaults?: Partial<SessionSettings>;
+  /**
+   * Engine settings from the command line (--port, --no-dht, --encryption, ...): they override settings.json for
+   * this run (and are not written back unless session-set changes them).
+   */
+  engineSettings?: Partial<import('../engine/index.js').EngineSettings>;
+  /** Injected clock, files, sockets (tests); the real ones by default. */
+  deps?: Partial<import('../engine/index.js').Deps>;
+  onWarning?: (message: string) => void;
+}

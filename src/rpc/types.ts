@@ -1,0 +1,57 @@
+/**
+ * The RPC layer's contract (issue 15). `createRpcHandler(session)` (src/rpc/handler.ts) answers one Transmission RPC
+ * request body, in either format (legacy `method`/`arguments`/`tag`, or JSON-RPC 2.0), chosen per request.
+ * `startRpcServer(opts)` (src/rpc/node-http-server.ts, the only I/O here) serves it over HTTP with the security
+ * checks, plus the web UI's static files.
+ */
+export interface RpcReply {
+  /** 200, or 204 for a JSON-RPC notification; 400 only for a body that is not a request at all. */
+  status: number;
+  body: string;
+  contentType: string;
+}
+
+export interface RpcHandler {
+  /** Never throws: every failure is an error answer in the request's format. */
+  handle(body: Uint8Array): Promise<RpcReply>;
+}
+
+export interface RpcHandlerOptions {
+  /** torrentkit's version, for session-get's `version` (shown as "4.0.0 (torrentkit X)" to version-gating clients). */
+  version?: string;
+  /** Where the config lives (session-get `config-dir`). */
+  configDir?: string;
+}
+
+export interface RpcAuth {
+  username: string;
+  /** "scrypt$<N>$<salt b64>$<hash b64>" (hashPassword in src/rpc/password.ts). */
+  passwordHash: string;
+}
+
+export interface RpcServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 9091; 0 picks a free port. */
+  port?: number;
+  handler: RpcHandler;
+  /** Directory with the Transmission web UI's index.html; none: /transmission/web/ answers 404 with a hint. */
+  webUiDir?: string;
+  /** Required when host is not loopback (startRpcServer refuses to start without it). */
+  auth?: RpcAuth;
+  /** Extra Host header names accepted besides localhost, loopback addresses and the bound address. "*" turns the check off. */
+  hostWhitelist?: string[];
+  /** Client addresses allowed (wildcards like 192.168.*.*); default loopback only when bound to loopback, any otherwise. */
+  ipWhitelist?: string[];
+  /** Largest request body accepted (default 32 MiB: a 16 MiB .torrent in base64 fits). */
+  maxBodyBytes?: number;
+  /** Extra GET routes (streaming, issue 16): first match wins; return false to fall through. */
+  routes?: Array<(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean | Promise<boolean>>;
+  onWarning?: (message: string) => void;
+}
+
+export interface RpcServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
