@@ -36,6 +36,7 @@ import type { EngineEvents, PortForwardingStatus, ReachabilityReport } from './e
 import { LocalDiscovery } from './local-discovery.js';
 import { loadCachedMetadata } from './metadata-cache.js';
 import { mayActivate, torrentsToPromote } from './queue.js';
+import type { QueueLimits } from './queue.js';
 import { Reachability } from './reachability.js';
 import { resolveSettings } from './settings.js';
 import type { EngineSettings } from './settings.js';
@@ -87,6 +88,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   /** The default web seed fetcher (keep-alive agents), made on first use. */
   private rangeFetcher: NodeRangeFetcher | undefined;
   private ipFilterValue: IpFilter = IpFilter.empty;
+  /** Queue sizes (settings.maxActiveDownloads / maxActiveSeeds until setQueueLimits changes them). */
+  private readonly queueLimits: QueueLimits;
   /** Global rate limits, shared by every torrent's budget. */
   private readonly rateBuckets = { download: new TokenBucket(), upload: new TokenBucket() };
 
@@ -97,6 +100,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     this.proxy = s.proxy ? parseSocks5Url(s.proxy) : undefined;
     this.rateBuckets.download.setRate(s.maxDownloadRate);
     this.rateBuckets.upload.setRate(s.maxUploadRate);
+    this.queueLimits = { maxActiveDownloads: s.maxActiveDownloads, maxActiveSeeds: s.maxActiveSeeds };
     this.reserved = makeReserved({ extended: true, fast: true, dht: s.dhtEnabled });
     this.deps = defaultDeps(deps, this.proxy);
     const { clock, random } = this.deps;
@@ -148,7 +152,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       hasher: () => this.hasher,
       listenPort: () => this.port,
       ipBlocked: (a) => this.ipFilterValue.blocked(a),
-      mayActivate: (t, kind) => mayActivate(s, this.torrents.values(), t, kind),
+      mayActivate: (t, kind) => mayActivate(this.queueLimits, this.torrents.values(), t, kind),
       rangeFetch: () => this.rangeFetch(),
       wantPeers: () => this.pump(),
       externalAddress: (a) => this.dhtService.setExternalAddress(a),
@@ -315,6 +319,23 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     for (const t of this.torrents.values()) t.wakeRateLimited();
   }
 
+  /** The queue sizes now (0 = no limit); they start as settings.maxActiveDownloads / maxActiveSeeds say. */
+  get queueSizes(): { maxActiveDownloads: number; maxActiveSeeds: number } {
+    return { ...this.queueLimits };
+  }
+
+  /** Change the queue sizes on the running engine (0 = no limit); queued torrents start at once if slots opened. */
+  setQueueLimits(limits: Partial<QueueLimits>): void {
+    for (const [k, v] of Object.entries(limits)) {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0)) {
+        throw new BtError('ERR_SETTINGS', `${k} must be a whole number >= 0, not ${v}`, { op: 'settings', field: k });
+      }
+    }
+    if (limits.maxActiveDownloads !== undefined) this.queueLimits.maxActiveDownloads = limits.maxActiveDownloads;
+    if (limits.maxActiveSeeds !== undefined) this.queueLimits.maxActiveSeeds = limits.maxActiveSeeds;
+    this.promoteQueued();
+  }
+
   /** Stop every torrent, close listeners, connections, workers and timers. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -341,7 +362,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
 
   /** Start queued torrents, oldest first, while slots allow. */
   private promoteQueued(): void {
-    for (const t of torrentsToPromote(this.settings, this.torrents.values())) void t.resumeFromQueue();
+    for (const t of torrentsToPromote(this.queueLimits, this.torrents.values())) void t.resumeFromQueue();
   }
 
   private rangeFetch(): RangeFetch {

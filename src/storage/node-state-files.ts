@@ -54,6 +54,14 @@ export class NodeStateFiles implements StateFiles {
     await this.syncDir(dir);
   }
 
+  async remove(file: string): Promise<void> {
+    try {
+      await this.ops.unlink(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
   /** fsync the directory so the rename is durable; some platforms cannot open a directory for that (ignored). */
   private async syncDir(dir: string): Promise<void> {
     let fh: fsp.FileHandle | undefined;

@@ -11,6 +11,8 @@ export interface StateFiles {
    * content or the new one, never a mix; a failed write leaves the old content.
    */
   writeAtomic(path: string, bytes: Uint8Array): Promise<void>;
+  /** Delete the file; nothing happens when it does not exist. Optional: without it, files are left behind. */
+  remove?(path: string): Promise<void>;
 }
 
 /** In-process StateFiles: a Map from path to bytes (copies in, copies out). */
@@ -24,6 +26,11 @@ export class MemoryStateFiles implements StateFiles {
 
   writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
     this.files.set(path, bytes.slice());
+    return Promise.resolve();
+  }
+
+  remove(path: string): Promise<void> {
+    this.files.delete(path);
     return Promise.resolve();
   }
 }

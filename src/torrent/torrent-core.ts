@@ -59,8 +59,11 @@ export class TorrentCore {
   readonly magnetWebSeeds: readonly string[];
   readonly downMeter = new RateMeter(5);
   readonly upMeter = new RateMeter(5);
-  readonly seedRatioLimit: number;
-  readonly seedTimeLimitMs: number;
+  /** Seeding limits (TorrentOptions; TorrentManager.setSeedLimits changes them on a live torrent). */
+  seedRatioLimit: number;
+  seedTimeLimitMs: number;
+  /** This torrent's own peer limit (TorrentManager.peerLimit); undefined: settings.maxConnectionsPerTorrent. */
+  maxPeers: number | undefined;
   downloaded = 0;
   uploaded = 0;
   meta: Metainfo | undefined;
@@ -111,6 +114,7 @@ export class TorrentCore {
     }
     this.seedRatioLimit = opts.seedRatioLimit ?? 0;
     this.seedTimeLimitMs = opts.seedTimeLimitMs ?? 0;
+    this.maxPeers = opts.peerLimit;
     this.mode = new StoppedMode(this);
     this.uploader = new Uploader(env.settings, env.random, env.clock, this.rate, {
       uploaded: (bytes, now) => {

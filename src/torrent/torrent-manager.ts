@@ -168,11 +168,23 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     return this.#core.peers.size;
   }
 
+  /** This torrent's connection limit: its own (TorrentOptions.peerLimit) or settings.maxConnectionsPerTorrent. */
+  get peerLimit(): number {
+    return this.#core.maxPeers ?? this.#core.env.settings.maxConnectionsPerTorrent;
+  }
+
+  /** Change the connection limit (a positive integer; undefined: back to the setting). Peers over it are not cut. */
+  set peerLimit(n: number | undefined) {
+    if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new BtError('ERR_SETTINGS', `peerLimit must be a positive integer, not ${n}`, { op: 'settings', field: 'peerLimit' });
+    this.#core.maxPeers = n;
+    if (this.#core.connectable) this.#core.wantPeers();
+  }
+
   /** Connections this torrent may still open (per-torrent limit). */
   get openSlots(): number {
     const core = this.#core;
     if (!core.connectable) return 0;
-    return Math.max(0, core.env.settings.maxConnectionsPerTorrent - core.peers.size - core.pool.connecting);
+    return Math.max(0, this.peerLimit - core.peers.size - core.pool.connecting);
   }
 
   /** The next address to dial, marked as connecting; undefined when none is due. */
@@ -193,7 +205,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
 
   /** Can this torrent take one more (incoming or dialed) connection? */
   acceptsPeer(): boolean {
-    return this.#core.connectable && this.#core.peers.size < this.#core.env.settings.maxConnectionsPerTorrent;
+    return this.#core.connectable && this.#core.peers.size < this.peerLimit;
   }
 
   /** A connection whose handshake has completed joins the swarm (or is refused: not active, banned, ourselves...). */
@@ -220,7 +232,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
       {
         accepting: core.connectable,
         ourPeerId: env.peerId,
-        maxConnections: env.settings.maxConnectionsPerTorrent,
+        maxConnections: this.peerLimit,
         pieceCount: this.pieceCount,
         clock: env.clock,
         handler: core.handler,
@@ -301,6 +313,25 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** A limit changed or tokens came back: request and serve again. */
   wakeRateLimited(): void {
     this.#core.wake();
+  }
+
+  /** The seeding limits now (TorrentOptions.seedRatioLimit / seedTimeLimitMs; 0 = none). */
+  get seedLimits(): { ratio: number; timeMs: number } {
+    return { ratio: this.#core.seedRatioLimit, timeMs: this.#core.seedTimeLimitMs };
+  }
+
+  /** Change the seeding limits on a live torrent (0 = none); a seeding torrent checks them on its next tick. */
+  setSeedLimits(limits: { ratio?: number; timeMs?: number }): void {
+    for (const [k, v] of Object.entries(limits)) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new BtError('ERR_SETTINGS', `seed limit ${k} must be >= 0, not ${v}`, { op: 'settings', field: k });
+    }
+    if (limits.ratio !== undefined) this.#core.seedRatioLimit = limits.ratio;
+    if (limits.timeMs !== undefined) this.#core.seedTimeLimitMs = limits.timeMs;
+  }
+
+  /** Payload bytes moved over this TorrentManager's whole life (all its runs), cheap to read often. */
+  get transferred(): { downloaded: number; uploaded: number } {
+    return { downloaded: this.#core.downloaded, uploaded: this.#core.uploaded };
   }
 
   /** The torrent's web seeds (url-list, and the magnet's ws) with their state; empty when not downloading. */

@@ -152,6 +152,8 @@ export interface TorrentOptions {
   seedRatioLimit?: number;
   /** Stop after seeding this long (ms) (0/absent: no limit). */
   seedTimeLimitMs?: number;
+  /** This torrent's own connection limit (absent: settings.maxConnectionsPerTorrent); see TorrentManager.peerLimit. */
+  peerLimit?: number;
 }
 
 /** The former name of TorrentEnv. */
