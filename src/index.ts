@@ -26,3 +26,20 @@ export type { EncryptionType, ConnectionEncryption } from './peer/index.js';
 export { IpFilter } from './util/index.js';
 export type { IpFilterParse } from './util/index.js';
 export type { WebSeedStatus } from './torrent/index.js';
+export { Session, openSession, DEFAULT_SESSION_SETTINGS, NodeSessionFs } from './session/index.js';
+export type {
+  SessionApi,
+  SessionSettings,
+  SessionCounters,
+  SessionTorrent,
+  SessionAddOptions,
+  SessionFs,
+  TorrentRecord,
+  TorrentPatch,
+  FilePriority,
+  LimitMode,
+  QueueMove,
+  AddResult,
+  OpenSessionOptions,
+} from './session/index.js';
+export { MemoryStateFiles, NodeStateFiles } from './storage/index.js';

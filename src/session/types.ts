@@ -60,6 +60,8 @@ export interface TorrentRecord {
   secondsSeeding: number;
   /** rename-path of the top-level name, if any. */
   name?: string;
+  /** Every rename-path, in order: [path as it was, new last component] (replayed on the metainfo's file paths). */
+  renames?: [string, string][];
 }
 
 /** Session-wide settings that session-set changes and that persist (Transmission's names, in camelCase). */
@@ -216,4 +218,8 @@ export interface OpenSessionOptions {
   /** Injected clock, files, sockets (tests); the real ones by default. */
   deps?: Partial<import('../engine/index.js').Deps>;
   onWarning?: (message: string) => void;
+  /** File operations on torrent data (remove, move, rename); node:fs by default. */
+  fs?: import('./fs.js').SessionFs;
+  /** Concurrent starts (checks) while restoring torrents on open (default 8). */
+  restoreConcurrency?: number;
 }
