@@ -102,6 +102,8 @@ export class Session implements SessionApi {
   private saving: Promise<void> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** Metainfo files being written, by info-hash. */
+  private readonly metainfoWrites = new Map<string, Promise<void>>();
   /** Cached id-ordered list (list() is called per RPC request). */
   private listCache: Entry[] | undefined;
 
@@ -208,12 +210,13 @@ export class Session implements SessionApi {
     e.magnetLink = magnet;
     if (magnet) e.pendingFiles = opts;
     e.changedAt = now;
-    if (meta) await this.files.writeAtomic(this.torrentFile(hex), source as Uint8Array);
     await this.attach(e);
+    // The metainfo file is written beside (not before) the answer; the next session.json save waits for it, so a
+    // saved record always has its metainfo on disk.
+    if (meta) this.writeTorrentFile(hex, source as Uint8Array);
     this.run.filesAdded++;
     if (rec.started) this.kick(e);
-    this.dirty = true;
-    await this.flush();
+    this.saveNow();
     return { torrent: e, duplicate: false };
   }
 
@@ -228,10 +231,10 @@ export class Session implements SessionApi {
     this.removed.push([e.id, this.unixNow()]);
     if (this.removed.length > MAX_REMOVED) this.removed.splice(0, this.removed.length - MAX_REMOVED);
     await this.engine.removeTorrent(e.torrent);
+    await this.metainfoWrites.get(e.record.infoHashHex);
     await this.files.remove?.(this.torrentFile(e.record.infoHashHex));
+    this.saveNow();
     if (opts.deleteData) await this.deleteData(e);
-    this.dirty = true;
-    await this.flush();
   }
 
   // ------------------------------------------------------------------ start / stop / verify
@@ -612,11 +615,22 @@ export class Session implements SessionApi {
     e.torrent.setFilePriorities(rec.wanted.map((w, i) => enginePriority(w, rec.priorities[i] ?? 0)));
     this.applySeedLimits(e);
     this.touch(e);
-    const bytes = encodeTorrent(meta);
-    void this.files.writeAtomic(this.torrentFile(meta.infoHashHex), bytes).then(
-      () => this.saveSoon(),
-      (err: unknown) => this.warn(`cannot save the metadata of ${meta.infoHashHex}: ${(err as Error).message}`),
+    this.writeTorrentFile(meta.infoHashHex, encodeTorrent(meta));
+    this.saveSoon();
+  }
+
+  /** Write `<configDir>/torrents/<hash>.torrent` (tracked: session.json is saved only after it is on disk). */
+  private writeTorrentFile(hex: string, bytes: Uint8Array): void {
+    const p = this.files.writeAtomic(this.torrentFile(hex), bytes).then(
+      () => {
+        if (this.metainfoWrites.get(hex) === p) this.metainfoWrites.delete(hex);
+      },
+      (err: unknown) => {
+        if (this.metainfoWrites.get(hex) === p) this.metainfoWrites.delete(hex);
+        this.warn(`cannot save the metainfo of ${hex} in ${this.torrentFile(hex)}: ${(err as Error).message}`);
+      },
     );
+    this.metainfoWrites.set(hex, p);
   }
 
   private onState(e: Entry, t: TorrentManager, s: TorrentState): void {
@@ -797,6 +811,15 @@ export class Session implements SessionApi {
     }, SAVE_DELAY_MS);
   }
 
+  /**
+   * Save now without making the caller wait for it: adds and removes start a save at once; several of them in a row
+   * share the saves in flight (group commit: a save writes everything changed before it started).
+   */
+  private saveNow(): void {
+    this.dirty = true;
+    this.flush().catch(() => undefined);
+  }
+
   private saveSoon(): void {
     this.dirty = true;
     this.scheduleSave();
@@ -806,6 +829,8 @@ export class Session implements SessionApi {
   private flush(): Promise<void> {
     const p = this.saving.then(async () => {
       if (!this.dirty) return;
+      // Records may be saved only once their metainfo files are on disk.
+      if (this.metainfoWrites.size > 0) await Promise.all([...this.metainfoWrites.values()]);
       this.dirty = false;
       const c = this.counters().cumulative;
       const data: SessionFileData = {

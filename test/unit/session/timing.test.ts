@@ -34,7 +34,7 @@ test('saves are coalesced: add/remove save at once, other changes at most once p
     const main = '/cfg/session.json';
     const n0 = files.writes.get(main) ?? 0;
     const t = (await s.add(makeTorrent('co').bytes, { paused: true })).torrent;
-    assert.equal(files.writes.get(main), n0 + 1, 'add saves at once');
+    await until(() => files.writes.get(main) === n0 + 1, 1000, 'add saves at once');
     for (let i = 0; i < 50; i++) await s.set(t, { labels: [`l${i}`] });
     s.queueMove([t], 'top');
     await flushMicrotasks();
