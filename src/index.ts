@@ -26,3 +26,5 @@ export type { EncryptionType, ConnectionEncryption } from './peer/index.js';
 export { IpFilter } from './util/index.js';
 export type { IpFilterParse } from './util/index.js';
 export type { WebSeedStatus } from './torrent/index.js';
+export { createRpcHandler, RpcCode, RpcError } from './rpc/index.js';
+export type { RpcHandler, RpcHandlerOptions, RpcReply } from './rpc/index.js';

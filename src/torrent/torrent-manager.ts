@@ -93,6 +93,14 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     return this.#core.picker?.complete ?? false;
   }
 
+  /**
+   * The verified pieces as a bitfield (BitTorrent order: bit 0 is the high bit of byte 0), while the torrent runs;
+   * undefined when it is stopped or has no metadata yet. The engine's own bytes: read, don't change.
+   */
+  get haveBitfield(): Uint8Array | undefined {
+    return this.#core.picker?.have.bytes;
+  }
+
   get pieceCount(): number {
     return this.#core.meta?.info.pieceCount ?? 0;
   }
