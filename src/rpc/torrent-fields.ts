@@ -69,8 +69,8 @@ export class TorrentView {
 
   /**
    * sizeWhenDone: bytes of the wanted files; leftUntilDone: of those, not yet verified; haveValid: verified bytes
-   * of the whole torrent. From the file list while the torrent runs (it knows each file's verified bytes); from
-   * the last stats when stopped (the engine keeps those but not the per-file figures).
+   * of the whole torrent. From the file list once the engine has a bitfield (running, or stopped after a run);
+   * before a torrent's first check, from its stats.
    */
   get sizes(): { sizeWhenDone: number; leftUntilDone: number; haveValid: number } {
     if (this.#sizes) return this.#sizes;

@@ -94,11 +94,12 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   }
 
   /**
-   * The verified pieces as a bitfield (BitTorrent order: bit 0 is the high bit of byte 0), while the torrent runs;
-   * undefined when it is stopped or has no metadata yet. The engine's own bytes: read, don't change.
+   * The verified pieces as a bitfield (BitTorrent order: bit 0 is the high bit of byte 0): live while the torrent
+   * runs, as of its last stop() when stopped; undefined before its first check or without metadata. The engine's
+   * own bytes: read, don't change.
    */
   get haveBitfield(): Uint8Array | undefined {
-    return this.#core.picker?.have.bytes;
+    return (this.#core.picker?.have ?? this.#core.stoppedHave)?.bytes;
   }
 
   get pieceCount(): number {
@@ -275,7 +276,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** The torrent's files with their priorities and verified bytes (empty until a magnet's metadata arrives). */
   get files(): FileStatus[] {
     const core = this.#core;
-    return core.meta ? core.selection.files(core.meta.info, core.picker?.have) : [];
+    return core.meta ? core.selection.files(core.meta.info, core.picker?.have ?? core.stoppedHave) : [];
   }
 
   /**
