@@ -30,6 +30,15 @@ export interface FieldContext {
   readonly configDir: string | undefined;
 }
 
+/** Tracker errors that mean "could not connect", not "the tracker said no". */
+const UNREACHABLE = /connect|timed? ?out|ECONN|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|socket hang up|network|resolve/i;
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let c = 0;
+  for (let x = b; x; x >>= 1) c += x & 1;
+  return c;
+});
+
 export class TorrentView {
   #stats: TorrentStats | undefined;
   #files: FileStatus[] | undefined;
@@ -68,35 +77,47 @@ export class TorrentView {
   }
 
   /**
-   * sizeWhenDone: bytes of the wanted files; leftUntilDone: of those, not yet verified; haveValid: verified bytes
-   * of the whole torrent. From the file list once the engine has a bitfield (running, or stopped after a run);
-   * before a torrent's first check, from its stats.
+   * libtransmission's figures, at piece granularity: haveValid = bytes of verified pieces; leftUntilDone = bytes
+   * of the pieces still missing that a wanted file touches; sizeWhenDone = haveValid + leftUntilDone. From the
+   * engine's bitfield (live, or as of the last stop); before a torrent's first check, from its stats.
    */
   get sizes(): { sizeWhenDone: number; leftUntilDone: number; haveValid: number } {
     if (this.#sizes) return this.#sizes;
     const tm = this.t.torrent;
     if (!tm.hasMetadata) return (this.#sizes = { sizeWhenDone: 0, leftUntilDone: 0, haveValid: 0 });
     const info = tm.meta.info;
+    const n = info.pieceCount;
+    const pl = info.pieceLength;
+    const lastSize = info.totalLength - (n - 1) * pl;
+    const bits = tm.haveBitfield;
+    const has = (i: number): boolean => bits !== undefined && ((bits[i >> 3]! >> (7 - (i & 7))) & 1) === 1;
+    let have: number;
+    if (bits) {
+      let count = 0;
+      for (let i = 0; i < bits.length; i++) count += POPCOUNT[bits[i]!]!;
+      have = count * pl - (has(n - 1) ? pl - lastSize : 0);
+    } else {
+      have = Math.max(0, info.totalLength - this.stats.left);
+    }
     const files = this.files;
-    const running = tm.haveBitfield !== undefined;
-    let size = 0;
-    let left = 0;
-    let have = 0;
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      const mf = info.files[i];
-      if (mf?.pad) continue;
-      have += f.have;
-      if (!this.wanted(i, f)) continue;
-      size += f.length;
-      left += f.length - f.have;
+    let allWanted = true;
+    for (let i = 0; i < files.length && allWanted; i++) if (!info.files[i]?.pad && !this.wanted(i, files[i]!)) allWanted = false;
+    let left: number;
+    if (allWanted) {
+      left = info.totalLength - have;
+    } else {
+      // Pieces a wanted file touches, then the missing ones among them.
+      const want = new Uint8Array(n);
+      for (let i = 0; i < files.length; i++) {
+        const mf = info.files[i];
+        if (!mf || mf.pad || mf.length === 0 || !this.wanted(i, files[i]!)) continue;
+        const end = Math.ceil((mf.offset + mf.length) / pl);
+        want.fill(1, Math.floor(mf.offset / pl), end);
+      }
+      left = 0;
+      for (let i = 0; i < n; i++) if (want[i] === 1 && !has(i)) left += i === n - 1 ? lastSize : pl;
     }
-    if (!running) {
-      const st = this.stats;
-      have = Math.max(0, info.totalLength - st.left);
-      left = Math.max(0, Math.round(size * (1 - st.progress)));
-    }
-    return (this.#sizes = { sizeWhenDone: size, leftUntilDone: Math.min(left, size), haveValid: have });
+    return (this.#sizes = { sizeWhenDone: have + left, leftUntilDone: left, haveValid: have });
   }
 
   get status(): number {
@@ -131,8 +152,10 @@ export class TorrentView {
       if (tr.state === 'failed' && tr.lastError && !failed) failed = tr.lastError;
       if (tr.warning && !warning) warning = tr.warning;
     }
-    if (failed && !working) return [2, `Tracker gave an error: ${failed}`];
-    if (warning) return [1, `Tracker gave a warning: ${warning}`];
+    // As transmission-daemon: a tracker that could not be reached is not a torrent error; one that answered with
+    // a failure reason is (the message is the tracker's own: clients add "Tracker gave an error:").
+    if (failed && !working && !UNREACHABLE.test(failed)) return [2, failed];
+    if (warning) return [1, warning];
     return [0, ''];
   }
 
@@ -307,7 +330,7 @@ function trackerStatObject(v: TorrentView, tr: TrackerStatus, id: number, isBack
     nextAnnounceTime: running ? toUnix(tr.nextAnnounce) : 0,
     nextScrapeTime: 0,
     scrape: scrapeUrl(tr.url),
-    scrapeState: running && scrapeUrl(tr.url) ? 1 : 0,
+    scrapeState: 0,
     seederCount: tr.seeders ?? -1,
     sitename: sitename(tr.url),
     tier: tr.tier,

@@ -93,6 +93,17 @@ test('sizeWhenDone / leftUntilDone / percentDone count only wanted files; wanted
   });
 });
 
+test('sizeWhenDone / leftUntilDone at piece granularity, as transmission-daemon 3.00 answers for the same torrent', async () => {
+  await withRig(async (s, h) => {
+    // transmission-daemon 3.00 with this torrent and files-unwanted [1]: sizeWhenDone 49152, leftUntilDone 49152,
+    // wanted [1, 0], pieces "AA==", status 4 (compared on loopback; see src/rpc/NOTES.md).
+    const t = makeTestTorrent('multi', { files: [{ path: ['a.mkv'], length: 40000 }, { path: ['b.txt'], length: 24000 }] });
+    await s.add(t.bytes, { filesUnwanted: [1] });
+    const f = await get(h, 1, ['sizeWhenDone', 'leftUntilDone', 'wanted', 'pieces', 'status', 'haveValid', 'percentDone', 'totalSize']);
+    assert.deepEqual(f, { sizeWhenDone: 49152, leftUntilDone: 49152, wanted: [1, 0], pieces: 'AA==', status: 4, haveValid: 0, percentDone: 0, totalSize: 64000 });
+  });
+});
+
 test('a complete multi-file torrent with a file unwanted: percentDone 1, leftUntilDone 0, pieces all set, haveValid all', async () => {
   await withRig(async (s, h) => {
     const t = makeTestTorrent('full', { files: [{ path: ['a'], length: 20000 }, { path: ['b'], length: 30000 }] });
@@ -103,7 +114,7 @@ test('a complete multi-file torrent with a file unwanted: percentDone 1, leftUnt
     assert.equal(f.percentDone, 1);
     assert.equal(f.percentComplete, 1);
     assert.equal(f.leftUntilDone, 0);
-    assert.equal(f.sizeWhenDone, 30000);
+    assert.equal(f.sizeWhenDone, 50000, 'Transmission: haveValid + wanted bytes still missing');
     assert.equal(f.haveValid, 50000);
     assert.equal(f.pieces, Buffer.from([0b11110000]).toString('base64'), '4 pieces, spare bits clear');
     assert.deepEqual(f.availability, [-1, -1, -1, -1]);
