@@ -204,3 +204,18 @@ test('torrent-get of 1,000 torrents × 17 fields (the web UI\'s refresh) takes w
     assert.ok(bestJ < 100, `${bestJ} ms`);
   });
 });
+
+test('error codes: a tracker failure answer is error 2 with its message, an unreachable tracker is not, a warning is 1, local is 3', async () => {
+  const { TorrentView } = await import('../../../src/rpc/torrent-fields.js');
+  const view = (trackers: unknown[], errorString = ''): InstanceType<typeof TorrentView> =>
+    new TorrentView(
+      { id: 1, name: 'x', startDate: 0, errorString, record: { started: true }, torrent: { trackers, error: undefined } } as never,
+      { session: {} as never, nowSec: 0, engineToUnix: (ms) => ms / 1000, jsonrpc: false, configDir: undefined },
+    );
+  const tr = (o: Record<string, unknown>): Record<string, unknown> => ({ url: 'http://t.example/announce', tier: 0, peersReceived: 0, totalPeersReceived: 0, failures: 1, events: [], ...o });
+  assert.deepEqual(view([tr({ state: 'failed', lastError: 'unregistered torrent' })]).error, [2, 'unregistered torrent']);
+  assert.deepEqual(view([tr({ state: 'failed', lastError: 'connect ECONNREFUSED 127.0.0.1:1' })]).error, [0, '']);
+  assert.deepEqual(view([tr({ state: 'failed', lastError: 'unregistered torrent' }), tr({ state: 'working' })]).error, [0, '']);
+  assert.deepEqual(view([tr({ state: 'working', warning: 'slow down' })]).error, [1, 'slow down']);
+  assert.deepEqual(view([], 'disk full').error, [3, 'disk full']);
+});
