@@ -169,6 +169,7 @@ export function sessionPatch(args: Args, current: Readonly<SessionSettings>): Pa
     const backed = BACKED_BY_SNAKE.get(key);
     if (backed) {
       const v = readKind(args, key, backed[1]);
+      if (backed[0] === 'downloadDir' && v === '') throw invalidParams("argument 'download_dir' must not be empty");
       if (v !== undefined) (patch as Record<string, unknown>)[backed[0]] = v;
       continue;
     }

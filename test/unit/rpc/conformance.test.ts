@@ -73,7 +73,7 @@ for (const fmt of FORMATS) {
       a = await call(h, fmt, 'session-get', { fields: ['incomplete-dir-enabled', 'speed-limit-down'] });
       assert.equal(p(a.args, 'incomplete-dir-enabled'), true);
       assert.equal(p(a.args, 'speed-limit-down'), 300);
-      for (const bad of [{ 'speed-limit-down': 'fast' }, { 'speed-limit-down': 1e300 }, { 'dht-enabled': 'yes' }, { 'peer-port': 70000 }, { encryption: 'maybe' }, { 'download-dir': 'relative/dir' }]) {
+      for (const bad of [{ 'speed-limit-down': 'fast' }, { 'speed-limit-down': 1e300 }, { 'dht-enabled': 'yes' }, { 'peer-port': 70000 }, { encryption: 'maybe' }, { 'download-dir': 'relative/dir' }, { 'download-dir': '' }]) {
         const e = await call(h, fmt, 'session-set', bad);
         assert.equal(e.ok, false, JSON.stringify(bad));
         if (fmt === 'jsonrpc') assert.equal(e.code, -32602);
