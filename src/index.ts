@@ -43,3 +43,5 @@ export type {
   OpenSessionOptions,
 } from './session/index.js';
 export { MemoryStateFiles, NodeStateFiles } from './storage/index.js';
+export { createRpcHandler, RpcCode, RpcError } from './rpc/index.js';
+export type { RpcHandler, RpcHandlerOptions, RpcReply } from './rpc/index.js';

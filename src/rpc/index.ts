@@ -1,1 +1,3 @@
-export type * from "./types.js";
+export type * from './types.js';
+export { createRpcHandler } from './handler.js';
+export { RpcCode, RpcError } from './errors.js';

@@ -19,8 +19,22 @@ export interface RpcHandler {
 export interface RpcHandlerOptions {
   /** torrentkit's version, for session-get's `version` (shown as "4.0.0 (torrentkit X)" to version-gating clients). */
   version?: string;
-  /** Where the config lives (session-get `config-dir`). */
+  /** Where the config lives (session-get `config-dir`; torrent-get `torrentFile` is `<configDir>/torrents/<hash>.torrent`). */
   configDir?: string;
+  /** Unix-epoch time source (recently-active, isStalled, etaIdle); NodeClock by default. */
+  clock?: import('../core/index.js').Clock;
+  /** torrent-add `filename` as an http(s) URL: fetch the .torrent. Absent: such adds answer an error. */
+  fetchUrl?: (url: string) => Promise<Uint8Array>;
+  /** torrent-add `filename` as a local path: read the .torrent. Absent: such adds answer an error. */
+  readFile?: (path: string) => Promise<Uint8Array>;
+  /** free-space and session-get `download-dir-free-space`: bytes free and total under a directory. */
+  statfs?: (path: string) => Promise<{ free: number; total: number }>;
+  /** blocklist-update: download and apply the blocklist, answer its rule count. Absent: "not configured" error. */
+  updateBlocklist?: () => Promise<number>;
+  /** session-get `session-id`: the server's current X-Transmission-Session-Id. */
+  sessionId?: () => string;
+  /** session-close: called instead of session.close() (the daemon closes after the answer is sent). */
+  onClose?: () => void;
 }
 
 export interface RpcAuth {

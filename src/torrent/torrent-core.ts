@@ -15,6 +15,7 @@ import type { PiecePicker } from '../picker/index.js';
 import type { PieceStorage } from '../storage/index.js';
 import type { TrackerManager } from '../tracker/index.js';
 import { RateMeter, toHex } from '../util/index.js';
+import type { Bitfield } from '../util/index.js';
 import type { Message } from '../wire/index.js';
 import { CandidatePool } from './candidate-pool.js';
 import { DhtAnnouncer } from './dht-announcer.js';
@@ -79,6 +80,8 @@ export class TorrentCore {
   startPromise: Promise<void> | undefined;
   /** Figures at stop(), for the `stopped` announce that goes out after the pieces are forgotten. */
   stoppedStats: TorrentStats | undefined;
+  /** The verified pieces at the last stop(), so a stopped torrent still shows its progress (RPC, files). */
+  stoppedHave: Bitfield | undefined;
   /** When the torrent last became 'seeding' (clock ms). */
   seedingSince = 0;
   /** The next start hashes every piece, whatever the resume data says (recheck()). */
@@ -301,6 +304,7 @@ export class TorrentCore {
     this.readCache?.clear();
     const storage = this.storage;
     const have = this.picker?.have.clone();
+    if (have) this.stoppedHave = have;
     const assembler = this.active?.assembler;
     // No periodic save may overlap the close (its flush would meet a closed storage): wait for one in flight.
     await this.resume.quiesce();

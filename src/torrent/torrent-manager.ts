@@ -93,6 +93,15 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     return this.#core.picker?.complete ?? false;
   }
 
+  /**
+   * The verified pieces as a bitfield (BitTorrent order: bit 0 is the high bit of byte 0): live while the torrent
+   * runs, as of its last stop() when stopped; undefined before its first check or without metadata. The engine's
+   * own bytes: read, don't change.
+   */
+  get haveBitfield(): Uint8Array | undefined {
+    return (this.#core.picker?.have ?? this.#core.stoppedHave)?.bytes;
+  }
+
   get pieceCount(): number {
     return this.#core.meta?.info.pieceCount ?? 0;
   }
@@ -279,7 +288,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
   /** The torrent's files with their priorities and verified bytes (empty until a magnet's metadata arrives). */
   get files(): FileStatus[] {
     const core = this.#core;
-    return core.meta ? core.selection.files(core.meta.info, core.picker?.have) : [];
+    return core.meta ? core.selection.files(core.meta.info, core.picker?.have ?? core.stoppedHave) : [];
   }
 
   /**
