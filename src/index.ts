@@ -26,3 +26,7 @@ export type { EncryptionType, ConnectionEncryption } from './peer/index.js';
 export { IpFilter } from './util/index.js';
 export type { IpFilterParse } from './util/index.js';
 export type { WebSeedStatus } from './torrent/index.js';
+export { openSession } from './session/index.js';
+export type { SessionApi, SessionTorrent, SessionSettings, OpenSessionOptions, AddResult } from './session/index.js';
+export { createRpcHandler, startRpcServer, hashPassword, verifyPassword, isPasswordHash } from './rpc/index.js';
+export type { RpcHandler, RpcReply, RpcHandlerOptions, RpcServer, RpcServerOptions, RpcAuth } from './rpc/index.js';

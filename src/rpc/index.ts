@@ -1,1 +1,6 @@
-export type * from "./types.js";
+export type * from './types.js';
+export { createRpcHandler } from './handler.js';
+export { startRpcServer } from './node-http-server.js';
+export { hashPassword, verifyPassword, isPasswordHash } from './password.js';
+export { LoginBackoff, hostAllowed, ipAllowed, isLoopbackAddress, parseBasicAuth } from './security.js';
+export type { LoginBackoffOptions } from './security.js';
