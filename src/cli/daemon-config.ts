@@ -140,7 +140,7 @@ export async function resolveAuth(
   opts: DaemonOpts,
   settings: Record<string, unknown>,
   settingsFile: string,
-  io: { write?: (file: string, text: string) => void; warn?: (m: string) => void } = {},
+  io: { write?: (file: string, text: string) => void; warn?: (m: string) => void; /** scrypt cost (tests use a small one). */ scryptN?: number } = {},
 ): Promise<RpcAuth | undefined> {
   if (cfg.username === undefined || cfg.password === undefined) return undefined;
   const fromSettings = opts.rpcPassword === undefined;
@@ -151,7 +151,7 @@ export async function resolveAuth(
       `${settingsFile}: rpc-password holds a Transmission (SHA-1) hash that torrentkit cannot check; put the plaintext password there once (it is replaced by a scrypt hash on start)`,
     );
   }
-  const passwordHash = await hashPassword(cfg.password);
+  const passwordHash = await hashPassword(cfg.password, io.scryptN !== undefined ? { n: io.scryptN } : {});
   if (fromSettings) {
     const write =
       io.write ??
