@@ -68,9 +68,28 @@ export function startLine(cfg: DaemonConfig, server: { host: string; port: numbe
   return `torrentkit daemon: RPC on ${url(server.host, server.port, '/transmission/rpc')}, ${web}, config ${cfg.configDir}${watch}`;
 }
 
-export async function runDaemon(opts: DaemonOpts): Promise<number> {
-  const warn = (m: string): void => void process.stderr.write(`torrentkit daemon: warning: ${textSafe(m)}\n`);
-  const settingsProbe = resolveDaemonConfig(opts, {}); // for the config dir only
+/** What runDaemon builds on (tests replace them). */
+export interface DaemonDeps {
+  openSession: typeof openSession;
+  createRpcHandler: typeof createRpcHandler;
+  startRpcServer: typeof startRpcServer;
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+  err: (text: string) => void;
+}
+
+export async function runDaemon(opts: DaemonOpts, over: Partial<DaemonDeps> = {}): Promise<number> {
+  const d: DaemonDeps = {
+    openSession,
+    createRpcHandler,
+    startRpcServer,
+    env: process.env,
+    out: (line) => void process.stdout.write(`${line}\n`),
+    err: (text) => void process.stderr.write(text),
+    ...over,
+  };
+  const warn = (m: string): void => d.err(`torrentkit daemon: warning: ${textSafe(m)}\n`);
+  const settingsProbe = resolveDaemonConfig(opts, {}, d.env); // for the config dir only
   const configDir = settingsProbe.configDir;
   try {
     mkdirSync(configDir, { recursive: true, mode: 0o700 });
@@ -79,12 +98,12 @@ export async function runDaemon(opts: DaemonOpts): Promise<number> {
   }
   const settingsFile = join(configDir, 'settings.json');
   const settings = readSettingsJson(settingsFile);
-  const cfg = resolveDaemonConfig(opts, settings);
+  const cfg = resolveDaemonConfig(opts, settings, d.env);
   const auth = await resolveAuth(cfg, opts, settings, settingsFile, { warn });
   const blocklist = loadBlocklists(opts.blocklist);
   const logger = makeLogger(opts.verbose);
 
-  const session: SessionApi = await openSession({
+  const session: SessionApi = await d.openSession({
     configDir,
     defaults: { downloadDir: cfg.downloadDir },
     engineSettings: cfg.engineSettings,
@@ -101,7 +120,7 @@ export async function runDaemon(opts: DaemonOpts): Promise<number> {
 
   const shutdown = (why: string): Promise<void> => {
     stopping ??= (async () => {
-      process.stderr.write(`torrentkit daemon: ${why}: shutting down (saving state, telling trackers)\n`);
+      d.err(`torrentkit daemon: ${why}: shutting down (saving state, telling trackers)\n`);
       watcher?.close();
       try {
         await server?.close();
@@ -136,9 +155,9 @@ export async function runDaemon(opts: DaemonOpts): Promise<number> {
 
   // Beyond the contract's version/configDir: what torrent-add (filename), free-space and the like need.
   const handlerOpts = { version: VERSION, configDir, fetchUrl, readFile: readLocalFile, statfs };
-  const handler = createRpcHandler(rpcSession, handlerOpts);
+  const handler = d.createRpcHandler(rpcSession, handlerOpts);
   try {
-    server = await startRpcServer({
+    server = await d.startRpcServer({
       host: cfg.host,
       port: cfg.port,
       handler,
@@ -181,7 +200,7 @@ export async function runDaemon(opts: DaemonOpts): Promise<number> {
   };
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
-  process.stdout.write(`${startLine(cfg, server)}\n`);
+  d.out(startLine(cfg, server));
   try {
     return await done;
   } finally {
