@@ -269,7 +269,8 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     if (req.method === 'GET' || req.method === 'HEAD') {
       for (const route of routes) if (await route(req, res)) return;
     }
-    if (path === RPC_PATH) return handleRpc(req, res);
+    // transmission-remote (3.x) posts to /transmission/rpc/ with the slash.
+    if (path === RPC_PATH || path === `${RPC_PATH}/`) return handleRpc(req, res);
     if (path.startsWith(WEB_PREFIX)) return serveWeb(req, res, path.slice(WEB_PREFIX.length));
     if (REDIRECTS.has(path)) {
       send(res, 301, '<h1>301: Moved Permanently</h1>', { Location: WEB_PREFIX });

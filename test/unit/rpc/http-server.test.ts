@@ -90,6 +90,9 @@ test('CSRF: 409 with the session id (also for GET), then the handler answers', a
     assert.equal(ok.headers['content-type'], 'application/json');
     assert.deepEqual(JSON.parse(ok.body.toString()), { result: 'success', arguments: { size: 24 } });
     assert.equal(Buffer.from(h.bodies[0]).toString(), '{"method":"session-get"}');
+    // transmission-remote 3.00 posts to /transmission/rpc/.
+    const slash = await req(s.port, { method: 'POST', path: '/transmission/rpc/', headers: { 'X-Transmission-Session-Id': s.sessionId }, body: '{}' });
+    assert.equal(slash.status, 200);
   });
 });
 
