@@ -7,7 +7,7 @@
 import { mkdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { BtError, createRpcHandler, isBtError, openSession, parseTorrent, startRpcServer } from '../../index.js';
-import type { RpcServer, SessionApi } from '../../index.js';
+import type { OpenSessionOptions, RpcHandler, RpcHandlerOptions, RpcServer, RpcServerOptions, SessionApi } from '../../index.js';
 import { resolveAuth, readSettingsJson, resolveDaemonConfig } from '../daemon-config.js';
 import type { DaemonConfig, DaemonOpts } from '../daemon-config.js';
 import { CliExit, EXIT } from '../exit.js';
@@ -70,9 +70,9 @@ export function startLine(cfg: DaemonConfig, server: { host: string; port: numbe
 
 /** What runDaemon builds on (tests replace them). */
 export interface DaemonDeps {
-  openSession: typeof openSession;
-  createRpcHandler: typeof createRpcHandler;
-  startRpcServer: typeof startRpcServer;
+  openSession: (opts: OpenSessionOptions) => Promise<SessionApi>;
+  createRpcHandler: (session: SessionApi, opts?: RpcHandlerOptions) => RpcHandler;
+  startRpcServer: (opts: RpcServerOptions) => Promise<RpcServer>;
   env: NodeJS.ProcessEnv;
   out: (line: string) => void;
   err: (text: string) => void;
@@ -154,7 +154,16 @@ export async function runDaemon(opts: DaemonOpts, over: Partial<DaemonDeps> = {}
   });
 
   // Beyond the contract's version/configDir: what torrent-add (filename), free-space and the like need.
-  const handlerOpts = { version: VERSION, configDir, fetchUrl, readFile: readLocalFile, statfs };
+  const handlerOpts = {
+    version: VERSION,
+    configDir,
+    fetchUrl,
+    readFile: readLocalFile,
+    statfs,
+    sessionId: (): string => server?.sessionId ?? '',
+    // session-close: answered first, then the daemon shuts down (the Proxy above covers a handler that calls close()).
+    onClose: (): void => void rpcSession.close(),
+  };
   const handler = d.createRpcHandler(rpcSession, handlerOpts);
   try {
     server = await d.startRpcServer({
