@@ -168,3 +168,41 @@ export async function resolveAuth(
   }
   return { username: cfg.username, passwordHash };
 }
+
+/** The daemon's own keys of settings.json (rpc-*, watch-dir*), with the password as its hash once hashed. */
+export function daemonKeys(settings: Record<string, unknown>, auth: RpcAuth | undefined, opts: DaemonOpts): Record<string, unknown> {
+  const keys: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(settings)) if (k.startsWith('rpc-') || k.startsWith('watch-dir')) keys[k] = v;
+  if (auth && opts.rpcPassword === undefined && typeof keys['rpc-password'] === 'string') keys['rpc-password'] = auth.passwordHash;
+  return keys;
+}
+
+/**
+ * Put the daemon's keys back into settings.json when the session rewrote the file without them (the session
+ * keeps only its own settings). Returns whether it wrote. Missing or unparseable file: left alone.
+ */
+export function restoreDaemonKeys(
+  file: string,
+  keys: Record<string, unknown>,
+  io: { read?: (f: string) => string; write?: (f: string, text: string) => void } = {},
+): boolean {
+  if (Object.keys(keys).length === 0) return false;
+  let current: Record<string, unknown>;
+  try {
+    const v: unknown = JSON.parse((io.read ?? ((f: string) => readFileSync(f, 'utf8')))(file));
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+    current = v as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  if (Object.entries(keys).every(([k, v]) => JSON.stringify(current[k]) === JSON.stringify(v))) return false;
+  const write =
+    io.write ??
+    ((f: string, text: string): void => {
+      const tmp = `${f}.tmp-${process.pid}`;
+      writeFileSync(tmp, text, { mode: 0o600 });
+      renameSync(tmp, f);
+    });
+  write(file, `${JSON.stringify({ ...current, ...keys }, null, 2)}\n`);
+  return true;
+}

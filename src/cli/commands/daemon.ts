@@ -8,7 +8,7 @@ import { mkdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { BtError, createRpcHandler, isBtError, openSession, parseTorrent, startRpcServer } from '../../index.js';
 import type { OpenSessionOptions, RpcHandler, RpcHandlerOptions, RpcServer, RpcServerOptions, SessionApi } from '../../index.js';
-import { resolveAuth, readSettingsJson, resolveDaemonConfig } from '../daemon-config.js';
+import { daemonKeys, readSettingsJson, resolveAuth, resolveDaemonConfig, restoreDaemonKeys } from '../daemon-config.js';
 import type { DaemonConfig, DaemonOpts } from '../daemon-config.js';
 import { CliExit, EXIT } from '../exit.js';
 import { textSafe } from '../format.js';
@@ -100,6 +100,7 @@ export async function runDaemon(opts: DaemonOpts, over: Partial<DaemonDeps> = {}
   const settings = readSettingsJson(settingsFile);
   const cfg = resolveDaemonConfig(opts, settings, d.env);
   const auth = await resolveAuth(cfg, opts, settings, settingsFile, { warn });
+  const ownKeys = daemonKeys(settings, auth, opts);
   const blocklist = loadBlocklists(opts.blocklist);
   const logger = makeLogger(opts.verbose);
 
@@ -133,6 +134,12 @@ export async function runDaemon(opts: DaemonOpts, over: Partial<DaemonDeps> = {}
         warn(`closing the session: ${(e as Error).message}`);
         resolveDone(EXIT.FAILURE);
         return;
+      }
+      // The session rewrites settings.json with its own settings only: keep the RPC keys (auth!) for the next start.
+      try {
+        restoreDaemonKeys(settingsFile, ownKeys);
+      } catch (e) {
+        warn(`could not keep the rpc-* settings in ${settingsFile}: ${(e as Error).message}`);
       }
       resolveDone(EXIT.OK);
     })();

@@ -56,6 +56,12 @@ test('runDaemon: wiring, the start line, session-close over RPC shuts down and e
     // Older than the watch dir's settle time: handled by the first scan.
     utimesSync(join(watchDir, 'bad.torrent'), new Date(Date.now() - 10_000), new Date(Date.now() - 10_000));
     const session = fakeSession();
+    // As the real session does: settings.json rewritten with its own keys only.
+    const close = session.close.bind(session);
+    session.close = async () => {
+      writeFileSync(join(configDir, 'settings.json'), JSON.stringify({ speedLimitUp: 7 }));
+      await close();
+    };
     let seenOpts: Record<string, unknown> = {};
     let openOpts: Record<string, unknown> = {};
     const lines: string[] = [];
@@ -117,6 +123,10 @@ test('runDaemon: wiring, the start line, session-close over RPC shuts down and e
     assert.equal(await run, EXIT.OK);
     assert.equal(session.closed, 1);
     assert.match(errText, /session-close requested over RPC: shutting down/);
+    const after = JSON.parse(readFileSync(join(configDir, 'settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(after.speedLimitUp, 7, "the session's keys kept");
+    assert.equal(after['rpc-username'], 'alice', 'the RPC keys put back');
+    assert.equal(after['rpc-password'], saved['rpc-password'], 'as the hash');
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

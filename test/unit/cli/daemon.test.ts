@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BtError, verifyPassword } from '../../../src/index.js';
 import { program } from '../../../src/cli/program.js';
-import { defaultConfigDir, findWebUi, readSettingsJson, resolveAuth, resolveDaemonConfig, webUiCandidates } from '../../../src/cli/daemon-config.js';
+import { daemonKeys, defaultConfigDir, findWebUi, readSettingsJson, resolveAuth, resolveDaemonConfig, restoreDaemonKeys, webUiCandidates } from '../../../src/cli/daemon-config.js';
 import type { DaemonOpts } from '../../../src/cli/daemon-config.js';
 import { fetchUrl, startLine } from '../../../src/cli/commands/daemon.js';
 import { CliExit, EXIT } from '../../../src/cli/exit.js';
@@ -211,4 +211,15 @@ test('watch dir: start() polls and picks up a new file; close() stops it', async
     w.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('daemon keys: rpc-*/watch-dir* kept across a session rewrite of settings.json', () => {
+  const keys = daemonKeys({ 'rpc-username': 'a', 'rpc-password': 'pw', 'watch-dir': '/w', speedLimitUp: 3 }, { username: 'a', passwordHash: 'H' }, {});
+  assert.deepEqual(keys, { 'rpc-username': 'a', 'rpc-password': 'H', 'watch-dir': '/w' });
+  let out = '';
+  assert.ok(restoreDaemonKeys('/s', keys, { read: () => '{"speedLimitUp":3}', write: (_f, t) => (out = t) }));
+  assert.deepEqual(JSON.parse(out), { speedLimitUp: 3, 'rpc-username': 'a', 'rpc-password': 'H', 'watch-dir': '/w' });
+  assert.ok(!restoreDaemonKeys('/s', keys, { read: () => out, write: () => assert.fail('nothing to write') }));
+  assert.ok(!restoreDaemonKeys('/s', keys, { read: () => 'garbage', write: () => assert.fail('not over a bad file') }));
+  assert.ok(!restoreDaemonKeys('/s', {}, { read: () => '{}', write: () => assert.fail('no keys') }));
 });
