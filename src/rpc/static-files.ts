@@ -5,7 +5,8 @@
 
 /**
  * The path segments of a URL path under the web UI's root, each percent-decoded, or undefined when any is
- * unsafe: `.` or `..` (also when encoded, `%2e%2e`), a decoded `/` or `\`, a NUL, or a bad escape.
+ * unsafe: `.` or `..` (also when encoded, `%2e%2e`), a decoded `/` or `\`, a NUL, or a bad escape. Hidden names
+ * (`.git`, `.htpasswd`) are refused too: a web UI has none.
  * Empty segments (`a//b`, a trailing `/`) are dropped.
  */
 export function safeSegments(urlPath: string): string[] | undefined {
@@ -18,7 +19,7 @@ export function safeSegments(urlPath: string): string[] | undefined {
     } catch {
       return undefined;
     }
-    if (seg === '.' || seg === '..' || seg.includes('/') || seg.includes('\\') || seg.includes('\0')) return undefined;
+    if (seg.startsWith('.') || seg.includes('/') || seg.includes('\\') || seg.includes('\0')) return undefined;
     // Windows-style drive letters and device names are meaningless here; refuse ':' outright.
     if (seg.includes(':')) return undefined;
     out.push(seg);

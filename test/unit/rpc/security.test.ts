@@ -89,7 +89,7 @@ test('safeSegments and contentTypeFor', () => {
   assert.deepEqual(safeSegments('javascript/app.js'), ['javascript', 'app.js']);
   assert.deepEqual(safeSegments(''), []);
   assert.deepEqual(safeSegments('a%20b.html'), ['a b.html']);
-  for (const bad of ['..', '../x', 'a/%2e%2e/b', '%2E%2E', 'a%2fb', 'a%5cb', 'a%00b', '%e0%a4%a', 'C:x', '.']) assert.equal(safeSegments(bad), undefined, bad);
+  for (const bad of ['..', '../x', 'a/%2e%2e/b', '%2E%2E', 'a%2fb', 'a%5cb', 'a%00b', '%e0%a4%a', 'C:x', '.', '.git', 'a/.htpasswd']) assert.equal(safeSegments(bad), undefined, bad);
   assert.equal(contentTypeFor('x.HTML'), 'text/html; charset=utf-8');
   assert.equal(contentTypeFor('x.svg'), 'image/svg+xml');
   assert.equal(contentTypeFor('x'), 'application/octet-stream');
