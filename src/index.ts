@@ -45,3 +45,5 @@ export type {
 export { MemoryStateFiles, NodeStateFiles } from './storage/index.js';
 export { createRpcHandler, RpcCode, RpcError } from './rpc/index.js';
 export type { RpcHandler, RpcHandlerOptions, RpcReply } from './rpc/index.js';
+export { startRpcServer, hashPassword, verifyPassword, isPasswordHash } from './rpc/index.js';
+export type { RpcServer, RpcServerOptions, RpcAuth } from './rpc/index.js';

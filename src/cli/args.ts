@@ -6,6 +6,11 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** For repeatable comma-separated lists (--rpc-whitelist a,b --rpc-whitelist c): appends each item. */
+export function collectList(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((x) => x.trim()).filter((x) => x.length > 0)];
+}
+
 export function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');

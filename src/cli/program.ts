@@ -1,12 +1,14 @@
 /** The command line: commander definitions of every command and option, and run(argv) -> exit code. */
 import { Command, Option } from 'commander';
-import { collect, parseFileList, parsePort, parsePositiveInt, parsePositiveNumber, parseRate } from './args.js';
+import { collect, collectList, parseFileList, parsePort, parsePositiveInt, parsePositiveNumber, parseRate } from './args.js';
 import { runCreate } from './commands/create.js';
+import { runDaemon } from './commands/daemon.js';
 import { runDownload } from './commands/download.js';
 import { runInfo } from './commands/info.js';
 import { runSeed } from './commands/seed.js';
 import { runVerify } from './commands/verify.js';
 import { EXIT, exitCodeFor } from './exit.js';
+import { VERSION } from './version.js';
 
 /** Parse argv (as process.argv: node, script, args...) and run the command; resolves with the exit code. */
 export async function run(argv: readonly string[], writeErr: (text: string) => void = (text) => void process.stderr.write(text)): Promise<number> {
@@ -24,7 +26,7 @@ export async function run(argv: readonly string[], writeErr: (text: string) => v
 /** The commands; `done` receives the exit code of the one that ran. */
 export function program(done: (code: number) => void): Command {
   const p = new Command();
-  p.name('torrentkit').description('BitTorrent client').version('0.1.0');
+  p.name('torrentkit').description('BitTorrent client').version(VERSION);
   p.exitOverride();
   p.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -32,8 +34,6 @@ export function program(done: (code: number) => void): Command {
     c
       .addOption(new Option('--port <n>', 'TCP port to listen on (IPv4 and IPv6)').argParser(parsePort))
       .option('--listen <host:port>', 'listen endpoint (repeatable; overrides --port)', collect, [])
-      .option('--peer <host:port>', 'peer to connect to (repeatable)', collect, [])
-      .option('--tracker <url>', "extra tracker announce URL (repeatable; one tier each, after the torrent's own)", collect, [])
       .addOption(new Option('--tracker-timeout <ms>', 'bound on one tracker announce (HTTP and UDP)').argParser(parsePositiveInt))
       .addOption(
         new Option('--encryption <policy>', 'MSE/PE: plaintext only, prefer encryption (default), or require it').choices(['plaintext', 'prefer', 'require']),
@@ -44,8 +44,6 @@ export function program(done: (code: number) => void): Command {
       )
       .addOption(new Option('--max-download-rate <rate>', 'download limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
       .addOption(new Option('--max-upload-rate <rate>', 'upload limit, bytes per second of piece data (k = KiB, M = MiB; 0 = none)').argParser(parseRate))
-      .addOption(new Option('--seed-ratio <r>', 'stop seeding once uploaded / size reaches this (e.g. 2)').argParser(parsePositiveNumber))
-      .addOption(new Option('--seed-time <minutes>', 'stop seeding after this many minutes').argParser(parsePositiveNumber))
       .option('--blocklist <file>', 'IP blocklist (CIDR, ranges, or P2P "name:a.b.c.d-e.f.g.h" lines): never connect to or accept these (repeatable)', collect, [])
       .option('--proxy <url>', 'SOCKS5 proxy (socks5://[user:pass@]host:port) for outgoing TCP peer connections, HTTP(S) trackers and web seeds')
       .option('--no-web-seeds', "do not download from the torrent's web seeds (BEP 19 url-list, a magnet's ws)")
@@ -59,9 +57,17 @@ export function program(done: (code: number) => void): Command {
       .option('--dht-bootstrap <host:port,...>', 'DHT bootstrap nodes (default: the public routers)')
       .option('--dht-state <file>', 'where the DHT routing table is kept between runs (default: $XDG_STATE_HOME/torrentkit/dht.json)')
       .option('--no-dht-state', 'do not keep the DHT routing table between runs')
-      .option('--json', 'machine-readable progress: one JSON object per line')
-      .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000))
       .option('-v, --verbose', 'debug logging on stderr');
+
+  // The options of the commands that run one torrent in the foreground (download, seed).
+  const withTorrent = (c: Command): Command =>
+    withNet(c)
+      .option('--peer <host:port>', 'peer to connect to (repeatable)', collect, [])
+      .option('--tracker <url>', "extra tracker announce URL (repeatable; one tier each, after the torrent's own)", collect, [])
+      .addOption(new Option('--seed-ratio <r>', 'stop seeding once uploaded / size reaches this (e.g. 2)').argParser(parsePositiveNumber))
+      .addOption(new Option('--seed-time <minutes>', 'stop seeding after this many minutes').argParser(parsePositiveNumber))
+      .option('--json', 'machine-readable progress: one JSON object per line')
+      .addOption(new Option('--progress-interval <ms>', 'progress report interval').argParser(parsePositiveInt).default(1000));
 
   p.command('create')
     .description('create a .torrent from a file or directory')
@@ -93,7 +99,7 @@ export function program(done: (code: number) => void): Command {
       done(runInfo(src, o));
     });
 
-  withNet(
+  withTorrent(
     p
       .command('download')
       .description('download a torrent; exits 0 once every (selected) file is complete and verified')
@@ -110,7 +116,7 @@ export function program(done: (code: number) => void): Command {
     done(await runDownload(file, o));
   });
 
-  withNet(
+  withTorrent(
     p
       .command('seed')
       .description('seed a torrent from existing data until interrupted')
@@ -118,6 +124,24 @@ export function program(done: (code: number) => void): Command {
       .requiredOption('--data <dir>', 'directory holding <name>/...'),
   ).action(async (file: string, o) => {
     done(await runSeed(file, o));
+  });
+
+  withNet(
+    p
+      .command('daemon')
+      .description("run a persistent session with Transmission's RPC (transmission-remote, the web UI, other Transmission clients) until interrupted")
+      .option('--config-dir <dir>', 'settings.json, the session state and the torrents (default: $XDG_CONFIG_HOME/torrentkit or ~/.config/torrentkit)')
+      .option('--download-dir <dir>', 'default download directory (default: ~/Downloads, or download-dir in settings.json)')
+      .option('--rpc-bind <addr>', 'address the RPC listens on (default 127.0.0.1; any other needs --rpc-username/--rpc-password)')
+      .addOption(new Option('--rpc-port <n>', 'RPC port (default 9091)').argParser(parsePort))
+      .option('--rpc-username <name>', 'require HTTP basic auth with this user (or rpc-username in settings.json)')
+      .option('--rpc-password <password>', 'its password (or rpc-password in settings.json, replaced by its hash on start)')
+      .option('--rpc-host-whitelist <names>', 'extra Host names accepted (comma-separated, wildcards; "*" turns the DNS-rebinding check off)', collectList, [])
+      .option('--rpc-whitelist <addrs>', 'client addresses allowed (comma-separated, wildcards like 192.168.*.*, or CIDR)', collectList, [])
+      .option('--web-ui <dir>', 'the Transmission web UI to serve (default: $TRANSMISSION_WEB_HOME, /usr/share/transmission/web or public_html)')
+      .option('--watch-dir <dir>', 'add .torrent files dropped here (renamed .added, or .invalid)'),
+  ).action(async (o) => {
+    done(await runDaemon(o));
   });
   return p;
 }

@@ -62,10 +62,24 @@ export interface RpcServerOptions {
   /** Extra GET routes (streaming, issue 16): first match wins; return false to fall through. */
   routes?: Array<(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => boolean | Promise<boolean>>;
   onWarning?: (message: string) => void;
+  /** Timers for the login back-off (default: the real clock). */
+  clock?: import('../core/index.js').Clock;
+  /** For the CSRF session id (default: crypto's generator). */
+  random?: import('../core/index.js').Random;
+  /** Whole request headers must arrive within this (default 20 s): slow-loris clients lose their socket. */
+  headersTimeoutMs?: number;
+  /** Whole request, body included, within this (default 120 s). */
+  requestTimeoutMs?: number;
+  /** Most simultaneous connections (default 128); more are dropped. */
+  maxConnections?: number;
+  /** Failed-login back-off per client address (window, failures before 429, delays, table size). */
+  loginBackoff?: import('./security.js').LoginBackoffOptions;
 }
 
 export interface RpcServer {
   readonly host: string;
   readonly port: number;
+  /** The CSRF token clients must send as X-Transmission-Session-Id. */
+  readonly sessionId: string;
   close(): Promise<void>;
 }

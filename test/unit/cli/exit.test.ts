@@ -31,15 +31,21 @@ test('exitCodeFor: CliExit keeps its code; BtError 3 for bad torrents, 1 otherwi
   assert.deepEqual(mapped('plain'), [1, 'torrentkit: plain\n']);
 });
 
-test('program: the commands in help order, download/seed with the network options', () => {
+test('program: the commands in help order, download/seed/daemon with the network options', () => {
   const p = program(() => undefined);
-  assert.deepEqual(p.commands.map((c) => c.name()), ['create', 'verify', 'info', 'download', 'seed']);
+  assert.deepEqual(p.commands.map((c) => c.name()), ['create', 'verify', 'info', 'download', 'seed', 'daemon']);
   const flags = (name: string): string[] => p.commands.find((c) => c.name() === name)!.options.map((o) => o.long!);
   const net = flags('seed').filter((f) => f !== '--data');
   assert.deepEqual(flags('download').filter((f) => !['--output', '--select-files', '--sequential', '--seed'].includes(f)), net);
   for (const f of ['--port', '--listen', '--peer', '--tracker', '--encryption', '--transport', '--no-dht', '--dht-bootstrap', '--lsd-interface', '--json', '--progress-interval']) {
     assert.ok(net.includes(f), f);
   }
+  // The daemon takes the network options, not the per-torrent ones.
+  const daemon = flags('daemon');
+  for (const f of ['--port', '--listen', '--encryption', '--no-dht', '--no-lsd', '--no-port-forwarding', '--max-download-rate', '--verbose', '--rpc-port', '--web-ui']) {
+    assert.ok(daemon.includes(f), f);
+  }
+  for (const f of ['--peer', '--tracker', '--json', '--progress-interval', '--seed-ratio']) assert.ok(!daemon.includes(f), f);
 });
 
 test('run: usage errors give 2, --help gives 0, an invalid option value names it', async () => {
