@@ -183,8 +183,9 @@ export function whyMissing(tool: Tool): string | null {
       }
       const [cmd, lead] = tkCliCommand();
       const r = spawnSync(cmd, [...lead, 'daemon', '--help'], { encoding: 'utf8', timeout: 30_000 });
-      if (r.status !== 0) {
-        const why = (r.stderr || r.stdout || String(r.error ?? '')).trim().split('\n')[0] ?? '';
+      // An unknown command's --help may print the top-level help and exit 0: the daemon's own help names --config-dir.
+      if (r.status !== 0 || !/--config-dir/.test(r.stdout)) {
+        const why = r.status !== 0 ? (r.stderr || r.stdout || String(r.error ?? '')).trim().split('\n')[0] ?? '' : 'its help does not mention --config-dir';
         reason = `\`torrentkit daemon\` is not available yet (\`daemon --help\` exited ${r.status}: ${why.slice(0, 160)}); TK_DAEMON_STANDIN=transmission runs these tests against transmission-daemon`;
       }
       break;
