@@ -17,9 +17,10 @@ on loopback).
         (--seed T --data DIR [--no-seed-mode] | --download T --save DIR | --magnet URI --save DIR)
         [--peer HOST:PORT]... [--until finished|never] [--timeout S] [--upload-limit BPS]
         [--encryption enabled|disabled|forced] [--transport tcp|utp|both] [--set key=value]...
-        [--lsd [--lsd-interval S]] [--pex]
+        [--lsd [--lsd-interval S]] [--pex] [--limit-local]
         --magnet downloads from a magnet link (metadata from peers first, BEP 9); --pex enables BEP 11 peer
-        exchange for the torrent (off by default).
+        exchange for the torrent (off by default). --limit-local makes the rate limits bind on loopback
+        peers too (libtorrent exempts local peers by default).
         Prints one JSON object per line: session, listening, torrent_added, peer_connected,
         peer_disconnected, lsd_peer (with --lsd), status (every --stats-interval s), hash_failed,
         torrent_error, file_error, finished (with seconds since the torrent was added), until_met, timeout.
@@ -132,6 +133,13 @@ def cmd_run(a):
     signal.signal(signal.SIGINT, on_signal)
 
     ses = lt.session(settings(a))
+    if a.limit_local:
+        # libtorrent puts loopback/LAN peers in its local peer class, exempt from rate limits: put every
+        # address in the global class so --upload-limit / upload_rate_limit bind on 127.0.0.1 too.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        f.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
     emit("session", version=lt.__version__, pid=os.getpid(), listen=a.listen, transport=a.transport)
 
     if a.magnet:
@@ -275,6 +283,8 @@ def main():
     r.add_argument("--timeout", type=float, default=120)
     r.add_argument("--upload-limit", type=int, default=0, help="bytes/s for this torrent (0: unlimited)")
     r.add_argument("--download-limit", type=int, default=0, help="bytes/s for this torrent (0: unlimited)")
+    r.add_argument("--limit-local", action="store_true",
+                   help="apply the rate limits to loopback/LAN peers too (libtorrent exempts them by default)")
     r.add_argument("--transport", choices=["tcp", "utp", "both"], default="tcp")
     r.add_argument("--encryption", choices=["enabled", "disabled", "forced"], default="enabled")
     r.add_argument("--stats-interval", type=float, default=1.0)

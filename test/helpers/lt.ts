@@ -124,6 +124,8 @@ export interface LtRunOptions {
   lsdIntervalSec?: number;
   /** BEP 11 peer exchange on for the torrent (off by default). */
   pex?: boolean;
+  /** Apply uploadLimit/downloadLimit to loopback peers too (libtorrent exempts local peers by default). */
+  limitLocal?: boolean;
 }
 
 function runArgs(o: LtRunOptions): string[] {
@@ -135,6 +137,7 @@ function runArgs(o: LtRunOptions): string[] {
   for (const s of o.set ?? []) args.push('--set', s);
   if (o.lsd) args.push('--lsd', '--lsd-interval', String(o.lsdIntervalSec ?? 5));
   if (o.pex) args.push('--pex');
+  if (o.limitLocal) args.push('--limit-local');
   return args;
 }
 

@@ -19,7 +19,16 @@ export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 
   | 'nftables'
   | 'stund'
   | 'miniupnpc'
-  | 'natpmpc';
+  | 'natpmpc'
+  // the daemon tests (test/helpers/daemon.ts): Debian's transmission-remote (transmission-cli), the stock web UI
+  // files (transmission-common), headless chromium + the puppeteer-core dev dependency; `torrentkit daemon`, or
+  // the stand-in transmission-daemon (TK_DAEMON_STANDIN=transmission)
+  | 'transmission-remote'
+  | 'transmission-daemon'
+  | 'transmission-web'
+  | 'chromium'
+  | 'puppeteer-core'
+  | 'torrentkit-daemon';
 
 /** Debian's python: the pyenv python3 on PATH cannot import libtorrent. */
 export const LT_PYTHON = process.env.LT_PY ?? '/usr/bin/python3';
@@ -59,6 +68,17 @@ export function npmToolsDir(): string {
 /** The server entry of the npm `bittorrent-tracker` package. */
 export function btTrackerServerJs(): string {
   return join(npmToolsDir(), 'node_modules', 'bittorrent-tracker', 'server.js');
+}
+
+/** Debian's chromium for the web UI tests ($TK_CHROMIUM overrides /usr/bin/chromium). */
+export function chromiumPath(): string {
+  return process.env.TK_CHROMIUM || '/usr/bin/chromium';
+}
+
+/** The stock Transmission web UI (Debian transmission-common), or undefined. $TK_TRANSMISSION_WEB overrides. */
+export function transmissionWebDir(): string | undefined {
+  const dirs = process.env.TK_TRANSMISSION_WEB ? [process.env.TK_TRANSMISSION_WEB] : ['/usr/share/transmission/web', '/usr/share/transmission/public_html'];
+  return dirs.find((d) => existsSync(join(d, 'index.html')));
 }
 
 /** Absolute path of an executable on PATH, or undefined. */
@@ -140,6 +160,36 @@ export function whyMissing(tool: Tool): string | null {
     case 'torrentkit':
       if (!existsSync(tkCliPath())) reason = `torrentkit CLI not built (${tkCliPath()} missing): npm run build`;
       break;
+    case 'transmission-remote':
+      if (!which('transmission-remote')) reason = 'transmission-remote not installed: apt-get install transmission-cli';
+      break;
+    case 'transmission-daemon':
+      if (!which('transmission-daemon')) reason = 'transmission-daemon not installed: apt-get install transmission-daemon';
+      break;
+    case 'transmission-web':
+      if (!transmissionWebDir()) reason = 'the Transmission web UI files are missing (/usr/share/transmission/web): apt-get install transmission-common';
+      break;
+    case 'chromium':
+      if (!existsSync(chromiumPath())) reason = `chromium not found at ${chromiumPath()}: apt-get install chromium`;
+      break;
+    case 'puppeteer-core':
+      if (!existsSync(join(repoRoot(), 'node_modules', 'puppeteer-core', 'package.json'))) reason = 'puppeteer-core (dev dependency) not installed: npm ci';
+      break;
+    case 'torrentkit-daemon': {
+      const missing = whyMissing('torrentkit');
+      if (missing) {
+        reason = missing;
+        break;
+      }
+      const [cmd, lead] = tkCliCommand();
+      const r = spawnSync(cmd, [...lead, 'daemon', '--help'], { encoding: 'utf8', timeout: 30_000 });
+      // An unknown command's --help may print the top-level help and exit 0: the daemon's own help names --config-dir.
+      if (r.status !== 0 || !/--config-dir/.test(r.stdout)) {
+        const why = r.status !== 0 ? (r.stderr || r.stdout || String(r.error ?? '')).trim().split('\n')[0] ?? '' : 'its help does not mention --config-dir';
+        reason = `\`torrentkit daemon\` is not available yet (\`daemon --help\` exited ${r.status}: ${why.slice(0, 160)}); TK_DAEMON_STANDIN=transmission runs these tests against transmission-daemon`;
+      }
+      break;
+    }
   }
   cache.set(tool, reason);
   return reason;
