@@ -127,7 +127,8 @@ export class WatchDir {
       return false; // gone already
     }
     if (!st.isFile()) return false;
-    if (Date.now() - st.mtimeMs < settle) return false; // still being written, perhaps
+    // (settle 0: no wait; mtimeMs has sub-ms precision and may be a fraction ahead of Date.now())
+    if (settle > 0 && Date.now() - st.mtimeMs < settle) return false; // still being written, perhaps
     if (this.failed.get(file) === st.mtimeMs) return false;
     if (st.size > MAX_TORRENT_BYTES) {
       await this.markInvalid(file, st.mtimeMs, `${st.size} bytes, more than a torrent may have (${MAX_TORRENT_BYTES})`);
