@@ -27,7 +27,7 @@ import { createNodeRangeFetcher, type NodeRangeFetcher, type RangeFetch } from '
 import type { DhtNode } from '../dht/index.js';
 import { makePeerId, makeReserved, suggestedMaxMessageLength } from '../wire/index.js';
 import type { RateLimits, TorrentHost, TorrentOptions } from '../torrent/index.js';
-import { TickScheduler, TorrentManager } from '../torrent/index.js';
+import { CheckSlots, TickScheduler, TorrentManager } from '../torrent/index.js';
 import type { PortMapping } from '../nat/index.js';
 import { defaultDeps, registerTrackerKinds } from './deps.js';
 import type { Deps, EngineUdp } from './deps.js';
@@ -54,6 +54,13 @@ export interface AddTorrentOptions extends TorrentOptions {
   /** Peers to try at once, "host:port". */
   peers?: string[];
 }
+
+/**
+ * Torrents checking their data at once. Enough to keep the hashers and the file system busy with small torrents
+ * (a fast-resume start is mostly waiting on a few file operations); more only queue thousands of file operations
+ * behind each other and stall the event loop (bench/scale.ts: 1,000 torrents started at once).
+ */
+const CHECK_SLOTS = 16;
 
 export class ClientEngine extends TypedEmitter<EngineEvents> {
   readonly settings: EngineSettings;
@@ -159,6 +166,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       rangeFetch: () => this.rangeFetch(),
       wantPeers: (t) => this.connections.want(t),
       ticks: this.ticks,
+      checkSlots: new CheckSlots(CHECK_SLOTS),
       peersChanged: (d) => {
         this.peerCount += d;
       },

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Metainfo } from '../metainfo/index.js';
 import type { Hasher } from '../storage/index.js';
 import { fileResumeStore } from '../storage/index.js';
-import type { TickScheduler, TorrentDht, TorrentHost, TorrentManager, TorrentState } from '../torrent/index.js';
+import type { CheckSlots, TickScheduler, TorrentDht, TorrentHost, TorrentManager, TorrentState } from '../torrent/index.js';
 import type { TrackerFactory } from '../tracker/index.js';
 import type { TokenBucket } from '../util/index.js';
 import type { RangeFetch } from '../webseed/index.js';
@@ -44,6 +44,8 @@ export interface EngineParts {
   readonly ticks: TickScheduler;
   /** Connected peers of some torrent went up or down. */
   peersChanged(delta: number): void;
+  /** Torrents checking their data at once. */
+  readonly checkSlots: CheckSlots;
   /** A tracker told us our address: the DHT follows it. */
   externalAddress(address: string): void;
   dht(): TorrentDht | undefined;
@@ -73,6 +75,7 @@ export function createTorrentEnv(e: EngineParts): TorrentHost {
     resume: (t) => (settings.fastResume && !e.customStorage ? fileResumeStore(resumeDataPath(t.downloadDir, t.infoHashHex), t.downloadDir) : undefined),
     wantPeers: (t) => e.wantPeers(t),
     ticks: e.ticks,
+    checkSlots: e.checkSlots,
     peersChanged: (d) => e.peersChanged(d),
     createTracker: (url) => e.trackerFactory.create(url),
     trackerKey: e.trackerKey,

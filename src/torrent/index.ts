@@ -20,3 +20,4 @@ export type {
 export type { TorrentSettings } from './settings.js';
 export { TickScheduler } from './tick-scheduler.js';
 export type { Tickable } from './tick-scheduler.js';
+export { CheckSlots } from './check-slots.js';

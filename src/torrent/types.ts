@@ -14,6 +14,7 @@ import type { TrackerStatus } from '../tracker/index.js';
 import type { TokenBucket } from '../util/index.js';
 import type { RangeFetch } from '../webseed/index.js';
 import type { TorrentSettings } from './settings.js';
+import type { CheckSlots } from './check-slots.js';
 import type { TickScheduler } from './tick-scheduler.js';
 export type { TorrentSettings };
 import type { TorrentManager } from './torrent-manager.js';
@@ -123,6 +124,8 @@ export interface TorrentEnv {
    * once-a-second timer while checked.
    */
   readonly ticks?: TickScheduler;
+  /** The engine's limit on torrents checking their data at once. Absent: no limit. */
+  readonly checkSlots?: CheckSlots;
   /** The torrent's connected peers went up or down by `delta` (the engine's connection count). */
   peersChanged?(delta: number): void;
 }
