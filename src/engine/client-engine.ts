@@ -27,7 +27,7 @@ import { createNodeRangeFetcher, type NodeRangeFetcher, type RangeFetch } from '
 import type { DhtNode } from '../dht/index.js';
 import { makePeerId, makeReserved, suggestedMaxMessageLength } from '../wire/index.js';
 import type { RateLimits, TorrentHost, TorrentOptions } from '../torrent/index.js';
-import { TorrentManager } from '../torrent/index.js';
+import { CheckSlots, TickScheduler, TorrentManager } from '../torrent/index.js';
 import type { PortMapping } from '../nat/index.js';
 import { defaultDeps, registerTrackerKinds } from './deps.js';
 import type { Deps, EngineUdp } from './deps.js';
@@ -35,7 +35,7 @@ import { DhtService } from './dht-service.js';
 import type { EngineEvents, PortForwardingStatus, ReachabilityReport } from './events.js';
 import { LocalDiscovery } from './local-discovery.js';
 import { loadCachedMetadata } from './metadata-cache.js';
-import { mayActivate, torrentsToPromote } from './queue.js';
+import { QueueBook } from './queue.js';
 import type { QueueLimits } from './queue.js';
 import { Reachability } from './reachability.js';
 import { resolveSettings } from './settings.js';
@@ -56,6 +56,13 @@ export interface AddTorrentOptions extends TorrentOptions {
   peers?: string[];
 }
 
+/**
+ * Torrents checking their data at once. Enough to keep the hashers and the file system busy with small torrents
+ * (a fast-resume start is mostly waiting on a few file operations); more only queue thousands of file operations
+ * behind each other and stall the event loop (bench/scale.ts: 1,000 torrents started at once).
+ */
+const CHECK_SLOTS = 16;
+
 export class ClientEngine extends TypedEmitter<EngineEvents> {
   readonly settings: EngineSettings;
   readonly peerId: Uint8Array;
@@ -63,6 +70,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   readonly trackerFactory = new TrackerFactory();
   private readonly deps: Deps;
   private readonly torrents = new Map<string, TorrentManager>();
+  /** Torrents per state and the queued ones, for queue decisions without walking every torrent. */
+  private readonly queue = new QueueBook<TorrentManager>();
   private hasherInstance: Hasher | undefined;
   /** RC4 of encrypted connections runs in a worker thread (src/mse/offload.ts) while this lease is held. */
   private readonly rc4Lease = acquireRc4Offload();
@@ -71,6 +80,10 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
   private started: Promise<void> | undefined;
   private port = 0;
   private ticker: Timer | undefined;
+  /** The torrents' periodic work: one timer for the engine, running only while some torrent has such work. */
+  private readonly ticks: TickScheduler;
+  /** Connected peers over all torrents, kept by the torrents' peer sets (+1 / -1), never recounted. */
+  private peerCount = 0;
   private disposed = false;
   private readonly reserved: Uint8Array;
   private udpSocket: EngineUdp | undefined;
@@ -105,6 +118,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     this.deps = defaultDeps(deps, this.proxy);
     const { clock, random } = this.deps;
     const trackerKey = random.int(0x7fffffff);
+    this.ticks = new TickScheduler(clock);
     registerTrackerKinds(this.trackerFactory, this.deps, s, this.proxy, () => this.udpSocket);
     this.peerId = makePeerId(s.peerIdPrefix, random.bytes(12));
     const warn = (msg: string): void => void this.emit('warning', msg);
@@ -152,9 +166,14 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
       hasher: () => this.hasher,
       listenPort: () => this.port,
       ipBlocked: (a) => this.ipFilterValue.blocked(a),
-      mayActivate: (t, kind) => mayActivate(this.queueLimits, this.torrents.values(), t, kind),
+      mayActivate: (t, kind) => this.queue.mayActivate(this.queueLimits, t, kind),
       rangeFetch: () => this.rangeFetch(),
-      wantPeers: () => this.pump(),
+      wantPeers: (t) => this.connections.want(t),
+      ticks: this.ticks,
+      checkSlots: new CheckSlots(CHECK_SLOTS),
+      peersChanged: (d) => {
+        this.peerCount += d;
+      },
       externalAddress: (a) => this.dhtService.setExternalAddress(a),
       dht: () => this.dhtService.torrentDht(this.udpSocket),
       warn,
@@ -218,9 +237,11 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     }
     const t = new TorrentManager(this.env, src, downloadDir, { ...torrentOpts, trackers, selectOnly });
     this.torrents.set(src.infoHashHex, t);
+    this.queue.add(t);
     this.skeys.add(src.infoHash);
     for (const p of peers) t.addPeer(p);
     watchTorrentState(t, {
+      moved: (x, st) => this.queue.moved(x, st),
       start: () => this.start(),
       lsdAdd: (x) => this.lsd.add(x),
       lsdRemove: (x) => this.lsd.remove(x),
@@ -246,6 +267,8 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     await t.stop();
     t.dispose();
     this.torrents.delete(t.infoHashHex);
+    this.queue.remove(t);
+    this.connections.forget(t);
     this.skeys.delete(t.infoHash);
     this.lsd.remove(t);
     this.emit('torrent-removed', t);
@@ -353,6 +376,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     this.utp = undefined;
     await this.udpSocket?.close();
     this.udpSocket = undefined;
+    this.ticks.dispose();
     await this.hasherInstance?.destroy();
     this.rangeFetcher?.close();
     this.rangeFetcher = undefined;
@@ -362,7 +386,7 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
 
   /** Start queued torrents, oldest first, while slots allow. */
   private promoteQueued(): void {
-    for (const t of torrentsToPromote(this.queueLimits, this.torrents.values())) void t.resumeFromQueue();
+    for (const t of this.queue.toPromote(this.queueLimits)) void t.resumeFromQueue();
   }
 
   private rangeFetch(): RangeFetch {
@@ -381,13 +405,13 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     return this.hasherInstance;
   }
 
+  /** Open connections over all torrents (a counter: the global limit reads it on every dial and accept). */
   private openConnections(): number {
-    let n = 0;
-    for (const t of this.torrents.values()) n += t.connectedPeers;
-    return n;
+    return this.peerCount;
   }
 
+  /** Dial for the torrents that want peers (the connection manager's wanting set; not every torrent). */
   private pump(): void {
-    this.connections.pump(this.torrents.values());
+    this.connections.pump();
   }
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Metainfo } from '../metainfo/index.js';
 import type { Hasher } from '../storage/index.js';
 import { fileResumeStore } from '../storage/index.js';
-import type { TorrentDht, TorrentHost, TorrentManager, TorrentState } from '../torrent/index.js';
+import type { CheckSlots, TickScheduler, TorrentDht, TorrentHost, TorrentManager, TorrentState } from '../torrent/index.js';
 import type { TrackerFactory } from '../tracker/index.js';
 import type { TokenBucket } from '../util/index.js';
 import type { RangeFetch } from '../webseed/index.js';
@@ -38,8 +38,14 @@ export interface EngineParts {
   ipBlocked(address: string): boolean;
   mayActivate(t: TorrentManager, kind: QueueKind): boolean;
   rangeFetch(): RangeFetch;
-  /** Dial candidates now. */
-  wantPeers(): void;
+  /** `t` wants peers: dial its candidates soon. */
+  wantPeers(t: TorrentManager): void;
+  /** The engine-wide ticker of the torrents' periodic work. */
+  readonly ticks: TickScheduler;
+  /** Connected peers of some torrent went up or down. */
+  peersChanged(delta: number): void;
+  /** Torrents checking their data at once. */
+  readonly checkSlots: CheckSlots;
   /** A tracker told us our address: the DHT follows it. */
   externalAddress(address: string): void;
   dht(): TorrentDht | undefined;
@@ -67,7 +73,10 @@ export function createTorrentEnv(e: EngineParts): TorrentHost {
     fetchRange: (url, start, length, o) => e.rangeFetch()(url, start, length, o),
     // Resume data describes the files under downloadDir: only for the default file storage.
     resume: (t) => (settings.fastResume && !e.customStorage ? fileResumeStore(resumeDataPath(t.downloadDir, t.infoHashHex), t.downloadDir) : undefined),
-    wantPeers: () => e.wantPeers(),
+    wantPeers: (t) => e.wantPeers(t),
+    ticks: e.ticks,
+    checkSlots: e.checkSlots,
+    peersChanged: (d) => e.peersChanged(d),
     createTracker: (url) => e.trackerFactory.create(url),
     trackerKey: e.trackerKey,
     isSelf: (h, p) => e.reachability.isSelf(h, p),
@@ -85,6 +94,8 @@ export function createTorrentEnv(e: EngineParts): TorrentHost {
 
 /** What the engine does on a torrent's state changes. */
 export interface StateReactions {
+  /** The torrent is in state `s` now (told before the reactions below: the queue book counts it). */
+  moved(t: TorrentManager, s: TorrentState): void;
   /** The engine's listeners (a torrent that starts checking or fetching metadata needs them). */
   start(): Promise<void>;
   /** Local peer discovery: announce the torrent, or stop announcing it. */
@@ -97,6 +108,7 @@ export interface StateReactions {
 
 export function watchTorrentState(t: TorrentManager, r: StateReactions): void {
   t.on('state', (s: TorrentState) => {
+    r.moved(t, s);
     if (s === 'checking' || s === 'metadata') void r.start().catch((e: unknown) => r.warn((e as Error).message));
     if (s === 'downloading' || s === 'seeding') r.lsdAdd(t);
     else if (s === 'stopped' || s === 'error' || s === 'paused') r.lsdRemove(t);

@@ -16,6 +16,11 @@ export interface DialTarget {
   readonly pieceCount: number;
   readonly openSlots: number;
   takeCandidate(now: number): { host: string; port: number } | undefined;
+  /**
+   * Has it candidates that are neither connected nor being dialed (due now or backing off)? A target that says no
+   * (or has no open slot) leaves the wanting set until it asks again (want()); absent: it leaves once nothing is due.
+   */
+  hasCandidates?(): boolean;
   dialFailed(host: string, port: number, reason: string): void;
   attachPeer(conn: Connection, remote: Handshake, decoder: FrameDecoder, encryption: ConnectionEncryption): void;
 }
@@ -33,7 +38,7 @@ export interface ConnectionManagerOptions {
   connectTimeoutMs: number;
   handshakeTimeoutMs: number;
   maxMessageLength: (target: DialTarget) => number;
-  /** Total open connections (for the global limit) and that limit. */
+  /** Total open connections (for the global limit: a counter, read on every dial) and that limit. */
   openConnections: () => number;
   maxConnections: number;
 }
@@ -48,6 +53,14 @@ export class ConnectionManager {
   private readonly inFlight = new Set<AbortController>();
   private disposed = false;
   private pumping = false;
+  /**
+   * The targets that asked for peers (want()) and may still dial: a pump visits only these, so its cost follows the
+   * torrents looking for peers, not every torrent. Insertion order is the round-robin order.
+   */
+  private readonly wanting = new Set<DialTarget>();
+  private scheduled = false;
+  /** Targets visited by pumps (tests, diagnostics). */
+  visits = 0;
 
   constructor(private readonly o: ConnectionManagerOptions) {}
 
@@ -55,21 +68,54 @@ export class ConnectionManager {
     return this.halfOpen;
   }
 
-  /** Dial as many candidates as the limits allow, round-robin over the targets. */
-  pump(targets: Iterable<DialTarget>): void {
-    if (this.pumping || this.disposed) return;
+  /** Targets waiting for a dial now (tests, diagnostics). */
+  get wantingCount(): number {
+    return this.wanting.size;
+  }
+
+  /** `t` wants peers: it joins the wanting set, and one pump runs soon (requests in the same turn share it). */
+  want(t: DialTarget): void {
+    if (this.disposed) return;
+    this.wanting.add(t);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** `t` is gone (removed from the engine): never dial for it again. */
+  forget(t: DialTarget): void {
+    this.wanting.delete(t);
+  }
+
+  /**
+   * Dial as many candidates as the limits allow, round-robin over the wanting targets (and `targets`, which join
+   * them). A target with no open slot, or nothing left to dial, leaves the set.
+   */
+  pump(targets?: Iterable<DialTarget>): void {
+    if (this.disposed) return;
+    if (targets) for (const t of targets) this.wanting.add(t);
+    if (this.pumping) return;
     this.pumping = true;
     try {
-      const list = [...targets];
       let progress = true;
-      while (progress) {
+      while (progress && this.wanting.size > 0) {
         progress = false;
-        for (const t of list) {
+        for (const t of this.wanting) {
           if (this.halfOpen >= this.o.maxHalfOpen) return;
           if (this.o.openConnections() + this.halfOpen >= this.o.maxConnections) return;
-          if (t.openSlots <= 0) continue;
+          this.visits++;
+          if (t.openSlots <= 0) {
+            this.wanting.delete(t);
+            continue;
+          }
           const c = t.takeCandidate(this.o.clock.now());
-          if (!c) continue;
+          if (!c) {
+            if (!(t.hasCandidates?.() ?? false)) this.wanting.delete(t);
+            continue;
+          }
           progress = true;
           void this.dial(t, c.host, c.port);
         }
@@ -102,16 +148,20 @@ export class ConnectionManager {
       this.halfOpen--;
       this.inFlight.delete(controller);
       t.attachPeer(r.conn, r.remote, r.decoder, r.encryption);
+      // A dial slot is free and the target may want more: it is visited again at the next pump.
+      if (!this.disposed) this.wanting.add(t);
     } catch (e) {
       this.halfOpen--;
       this.inFlight.delete(controller);
       t.dialFailed(host, port, e instanceof Error ? e.message : String(e));
+      if (!this.disposed) this.wanting.add(t);
       this.o.logger.debug(() => `dial ${host}:${port}: ${(e as Error).message}`);
     }
   }
 
   dispose(): void {
     this.disposed = true;
+    this.wanting.clear();
     const dials = [...this.inFlight];
     this.inFlight.clear();
     for (const c of dials) c.abort();

@@ -25,6 +25,8 @@ export class CandidatePool {
   private readonly banned = new Set<string>();
   /** Peer ids (hex) of banned peers: the same client dialing in again from another port is refused too. */
   private readonly bannedIds = new Set<string>();
+  /** Candidates with `connecting` set (kept as a count: openSlots reads it on every pump). */
+  private dialing = 0;
 
   /** `connected(key)`: is that address connected already (then it is not added, nor dialed)? */
   constructor(private readonly connected: (key: string) => boolean) {}
@@ -53,16 +55,33 @@ export class CandidatePool {
 
   /** Dials under way. */
   get connecting(): number {
-    let n = 0;
-    for (const c of this.candidates.values()) if (c.connecting) n++;
-    return n;
+    return this.dialing;
+  }
+
+  /** Are there candidates neither connected nor being dialed (due now or backing off)? */
+  hasWaiting(): boolean {
+    for (const [key, c] of this.candidates) if (!c.connecting && !this.connected(key)) return true;
+    return false;
+  }
+
+  private setConnecting(c: Candidate, on: boolean): void {
+    if (c.connecting === on) return;
+    c.connecting = on;
+    this.dialing += on ? 1 : -1;
+  }
+
+  private remove(key: string): void {
+    const c = this.candidates.get(key);
+    if (!c) return;
+    this.setConnecting(c, false);
+    this.candidates.delete(key);
   }
 
   /** The next address due for a dial, marked as connecting; undefined when none is due. */
   take(now: number): { host: string; port: number } | undefined {
     for (const [key, c] of this.candidates) {
       if (c.connecting || c.nextAttempt > now || this.connected(key)) continue;
-      c.connecting = true;
+      this.setConnecting(c, true);
       return { host: c.host, port: c.port };
     }
     return undefined;
@@ -75,9 +94,9 @@ export class CandidatePool {
   dialFailed(key: string, now: number, baseMs: number): Candidate | undefined {
     const c = this.candidates.get(key);
     if (!c) return undefined;
-    c.connecting = false;
+    this.setConnecting(c, false);
     c.failures++;
-    if (c.failures >= MAX_DIAL_FAILURES) this.candidates.delete(key);
+    if (c.failures >= MAX_DIAL_FAILURES) this.remove(key);
     else c.nextAttempt = now + baseMs * 2 ** (c.failures - 1);
     return c;
   }
@@ -85,7 +104,7 @@ export class CandidatePool {
   /** A handshake with `key` completed (the dial is over, whatever the torrent then decides). */
   handshaken(key: string): Candidate | undefined {
     const c = this.candidates.get(key);
-    if (c) c.connecting = false;
+    if (c) this.setConnecting(c, false);
     return c;
   }
 
@@ -93,14 +112,14 @@ export class CandidatePool {
   closed(key: string, retryAt: number): void {
     const c = this.candidates.get(key);
     if (!c) return;
-    c.connecting = false;
+    this.setConnecting(c, false);
     c.nextAttempt = retryAt;
   }
 
   /** Never dial `key` again (it sent bad data, or it is ourselves). */
   ban(key: string): void {
     this.banned.add(key);
-    this.candidates.delete(key);
+    this.remove(key);
   }
 
   /** Never accept this peer id again (hex; a banned peer that reconnects from a new port). */
@@ -113,7 +132,7 @@ export class CandidatePool {
   }
 
   forget(key: string): void {
-    this.candidates.delete(key);
+    this.remove(key);
   }
 
   /** Make every candidate due now; `resetFailures` also forgets their failures (a fresh start). */
@@ -128,6 +147,6 @@ export class CandidatePool {
 
   /** Forget the candidates at addresses `blocked` says no to. */
   dropBlocked(blocked: (address: string) => boolean): void {
-    for (const [k, c] of [...this.candidates]) if (blocked(c.host)) this.candidates.delete(k);
+    for (const [k, c] of [...this.candidates]) if (blocked(c.host)) this.remove(k);
   }
 }

@@ -18,3 +18,6 @@ export type {
   RateLimits,
 } from './torrent-manager.js';
 export type { TorrentSettings } from './settings.js';
+export { TickScheduler } from './tick-scheduler.js';
+export type { Tickable } from './tick-scheduler.js';
+export { CheckSlots } from './check-slots.js';

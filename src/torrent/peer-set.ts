@@ -25,6 +25,8 @@ export interface Admission {
 
 export class PeerSet {
   private readonly map = new Map<string, PeerSession>();
+  /** Told +1 / -1 as peers join and leave (the engine's count of open connections, kept without walking torrents). */
+  onSizeChange: ((delta: number) => void) | undefined;
 
   get size(): number {
     return this.map.size;
@@ -54,7 +56,9 @@ export class PeerSet {
   }
 
   delete(st: PeerSession): void {
+    if (this.map.get(st.id) !== st) return;
     this.map.delete(st.id);
+    this.onSizeChange?.(-1);
   }
 
   closeAll(reason: string): void {
@@ -104,6 +108,7 @@ export class PeerSet {
       dht: supportsDht(remote.reserved),
     });
     this.map.set(address, st);
+    this.onSizeChange?.(1);
     return st;
   }
 }

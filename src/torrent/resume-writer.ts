@@ -4,9 +4,9 @@
  * save, which snapshots the verified pieces when it begins (so it carries everything verified until then).
  *
  * When it saves:
- * - periodically while the torrent is checked: every `intervalMs`, and only when pieces were verified since the
- *   last save began (a seed that verifies nothing never stats its files again; a huge torrent is statted at most
- *   once per interval);
+ * - periodically while the torrent is checked: `intervalMs` after the first piece verified since the last save
+ *   began (a seed that verifies nothing never stats its files again, and has no timer at all; a huge torrent is
+ *   statted at most once per interval);
  * - on state changes the torrent asks for (`request()`: checking found pieces, the download completed);
  * - finally at stop (`final()`), after the storage was flushed and closed: a *clean* save, trusted at the next
  *   start without the racy-mtime guard. It waits for the save in flight; pending requests are dropped (the final
@@ -58,12 +58,22 @@ export class ResumeWriter {
     this.stopped = false;
     this.timer?.cancel();
     this.timer = undefined;
-    if (this.host.intervalMs > 0 && this.host.store()) this.timer = this.host.clock.setInterval(() => this.onInterval(), this.host.intervalMs);
+    this.arm();
   }
 
   /** A piece was verified (and written). */
   pieceVerified(): void {
     this.verified++;
+    this.arm();
+  }
+
+  /** A periodic save is due `intervalMs` from now when there is something to save and none is due yet. */
+  private arm(): void {
+    if (this.timer || this.stopped || this.verified === 0 || this.host.intervalMs <= 0 || !this.host.store()) return;
+    this.timer = this.host.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.onInterval();
+    }, this.host.intervalMs);
   }
 
   /** Save soon: now if idle, else once the save in flight is done (any number of requests, one follow-up). */
@@ -133,6 +143,7 @@ export class ResumeWriter {
       await this.host.flush();
     } catch (e) {
       this.verified++; // try again at the next interval
+      this.arm();
       this.warn(e);
       return;
     }
@@ -146,7 +157,10 @@ export class ResumeWriter {
       this.failing = false;
       this.host.log.debug(() => `resume data saved: ${have.count} pieces${clean ? ' (clean stop)' : ''}`);
     } catch (e) {
-      if (!clean) this.verified++; // try again at the next interval
+      if (!clean) {
+        this.verified++; // try again at the next interval
+        this.arm();
+      }
       this.warn(e);
     }
   }

@@ -38,6 +38,7 @@ import { createTrackerManager } from './trackers.js';
 import type { PeerSource, TorrentEnv, TorrentEvents, TorrentOptions, TorrentStats } from './types.js';
 import { Uploader } from './uploader.js';
 import type { Download } from './download.js';
+import type { Tickable } from './tick-scheduler.js';
 import type { TorrentManager } from './torrent-manager.js';
 
 /** How the core's parts tell the world: the TorrentManager's events. */
@@ -92,7 +93,17 @@ export class TorrentCore {
   readonly handler: PeerHandler;
   /** The one writer of this torrent's fast-resume data. */
   readonly resume: ResumeWriter;
+  /** Its own once-a-second timer, when the engine gives no shared ticker (env.ticks). */
   private ticker: Timer | undefined;
+  /** Between startTicker and stopTicker: the mode's tick runs while it has work (needsTick). */
+  private ticking = false;
+  /** This torrent as the engine's ticker sees it. */
+  private readonly tickable: Tickable = {
+    tick: (now) => {
+      this.mode.tick(now);
+      return this.ticking && this.needsTick();
+    },
+  };
 
   constructor(
     /** The TorrentManager the engine knows this torrent as. */
@@ -119,6 +130,7 @@ export class TorrentCore {
     this.seedTimeLimitMs = opts.seedTimeLimitMs ?? 0;
     this.maxPeers = opts.peerLimit;
     this.mode = new StoppedMode(this);
+    if (env.peersChanged) this.peers.onSizeChange = (d) => env.peersChanged!(d);
     this.uploader = new Uploader(env.settings, env.random, env.clock, this.rate, {
       uploaded: (bytes, now) => {
         this.uploaded += bytes;
@@ -229,6 +241,7 @@ export class TorrentCore {
       this.events.emit('state', next.state, prev.state);
     }
     next.enter();
+    this.scheduleTick();
   }
 
   /** From stopped or error: fetch the metadata (a magnet) or check the data. */
@@ -327,14 +340,37 @@ export class TorrentCore {
     await announced;
   }
 
+  /** Periodic work may run from now on (checked, or fetching metadata): the mode's tick, while it has any. */
   startTicker(): void {
+    this.ticking = true;
+    const ticks = this.env.ticks;
+    if (ticks) return this.scheduleTick();
     this.ticker?.cancel();
     this.ticker = this.env.clock.setInterval(() => this.mode.tick(this.env.clock.now()), 1000);
   }
 
   stopTicker(): void {
+    this.ticking = false;
+    this.env.ticks?.delete(this.tickable);
     this.ticker?.cancel();
     this.ticker = undefined;
+  }
+
+  /** Something that may give the mode periodic work happened (a peer joined, the mode changed): tick if so. */
+  scheduleTick(): void {
+    const ticks = this.env.ticks;
+    if (ticks && this.ticking && this.needsTick()) ticks.add(this.tickable);
+  }
+
+  /**
+   * Does the mode's tick have work? Downloading and fetching metadata always do (requests, web seeds, dialing);
+   * seeding only with peers (choker, keep-alives, PEX) or a seed time limit to watch; the other modes never.
+   */
+  private needsTick(): boolean {
+    const state = this.mode.state;
+    if (state === 'downloading' || state === 'metadata') return true;
+    if (state === 'seeding') return this.peers.size > 0 || this.seedTimeLimitMs > 0 || this.active?.webSeeds !== undefined;
+    return false;
   }
 
   wantPeers(): void {

@@ -201,6 +201,11 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     return this.#core.pool.take(now);
   }
 
+  /** Candidates neither connected nor being dialed (the connection manager keeps such a torrent in its pump). */
+  hasCandidates(): boolean {
+    return this.#core.pool.hasWaiting();
+  }
+
   /** Connection attempt result from the connection manager. */
   dialFailed(host: string, port: number, reason: string): void {
     const core = this.#core;
@@ -250,6 +255,7 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     );
     if (!st) return;
     core.mode.onPeerAttached(st);
+    core.scheduleTick();
     this.emit('peer-connected', st.id);
     core.log.debug(() => `peer ${st.id} connected (${conn.outgoing ? 'out' : 'in'})`);
     st.peer.start();

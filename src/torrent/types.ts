@@ -14,6 +14,8 @@ import type { TrackerStatus } from '../tracker/index.js';
 import type { TokenBucket } from '../util/index.js';
 import type { RangeFetch } from '../webseed/index.js';
 import type { TorrentSettings } from './settings.js';
+import type { CheckSlots } from './check-slots.js';
+import type { TickScheduler } from './tick-scheduler.js';
 export type { TorrentSettings };
 import type { TorrentManager } from './torrent-manager.js';
 
@@ -117,6 +119,15 @@ export interface TorrentEnv {
    * (setting off, or storage that is not the files under downloadDir).
    */
   resume?(torrent: TorrentManager): ResumeStore | undefined;
+  /**
+   * The engine-wide ticker: a torrent is in it only while it has periodic work. Absent: each torrent runs its own
+   * once-a-second timer while checked.
+   */
+  readonly ticks?: TickScheduler;
+  /** The engine's limit on torrents checking their data at once. Absent: no limit. */
+  readonly checkSlots?: CheckSlots;
+  /** The torrent's connected peers went up or down by `delta` (the engine's connection count). */
+  peersChanged?(delta: number): void;
 }
 
 /** What a torrent needs of the engine's DHT node. */

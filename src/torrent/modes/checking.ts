@@ -39,6 +39,14 @@ export class CheckingMode extends BaseMode {
     const core = this.core;
     const env = core.env;
     const signal = this.signal;
+    // One of the engine's check slots (many torrents started at once check a few at a time).
+    const slots = env.checkSlots;
+    if (slots && !(await slots.acquire(signal))) return;
+    let held = slots !== undefined;
+    const release = (): void => {
+      if (held) slots!.release();
+      held = false;
+    };
     try {
       const meta = core.meta!;
       if (!core.storage) {
@@ -55,6 +63,7 @@ export class CheckingMode extends BaseMode {
       core.forceFullCheck = false;
       const store = env.resume?.(core.owner);
       const { have, hashed } = await storageOp(() => checkExisting(meta.info, storage, env.hasher, store, full, core.log, signal));
+      release();
       if (signal.aborted) return;
       const download = new Download(core, storage, have, signal);
       core.active = download;
@@ -72,6 +81,8 @@ export class CheckingMode extends BaseMode {
     } catch (e) {
       if (signal.aborted) return;
       core.fail(e, 'ERR_INTERNAL');
+    } finally {
+      release();
     }
   }
 }
