@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     results.push(r);
     const fam = r.families.map((f) => `${f.name} ${Number.isNaN(f.exponent) ? 'CRASH' : f.exponent.toFixed(2)} [${f.ms.map((m) => m.toFixed(3)).join(', ')} ms @ n=${f.sizes.join('/')}]`).join('; ');
     process.stdout.write(
-      `${t.name}: ${r.inputs} inputs, ${r.crashes} crashes, ${r.slow} slow on the first run, ${r.slowRetimed} slow re-timed (min of ${r.retimes} after a GC), slowest ${r.slowestMs.toFixed(2)} ms first run (${r.slowestSize} bytes), ${r.slowestRetimedMs.toFixed(2)} ms re-timed (${r.slowestRetimedSize} bytes), peak heap ${r.peakHeapMB.toFixed(0)} MB, RSS ${r.peakRssMB.toFixed(0)} MB, ${(r.elapsedMs / 1000).toFixed(1)} s (inputs and growth), ${(r.inputs / (r.inputsMs / 1000)).toFixed(0)} inputs/s\n    growth: ${fam || 'none'}\n`,
+      `${t.name}: ${r.inputs} inputs, ${r.crashes} crashes, ${r.slow} slow on the first run, ${r.slowRetimed} slow re-timed (min of ${r.retimes} after a GC; ${r.slowRetimedCpu} of them over the limit in CPU time too), slowest ${r.slowestMs.toFixed(2)} ms first run (${r.slowestSize} bytes), ${r.slowestRetimedMs.toFixed(2)} ms re-timed (${r.slowestRetimedSize} bytes), peak heap ${r.peakHeapMB.toFixed(0)} MB, RSS ${r.peakRssMB.toFixed(0)} MB, ${(r.elapsedMs / 1000).toFixed(1)} s (inputs and growth), ${(r.inputs / (r.inputsMs / 1000)).toFixed(0)} inputs/s\n    growth: ${fam || 'none'}\n`,
     );
   }
   process.stdout.write(`\n${formatTable(results)}\n`);

@@ -471,6 +471,25 @@ function skipKey(r: SeededRandom): SeededRandom {
   r.bytes(DH_PRIVATE_KEY_BYTES);
   return r;
 }
+/**
+ * Feed one input to a machine of `role` (seeded as in the transcript); `memo`: with the memoised key pair (what
+ * the targets run) or a real DhKeyPair drawn from the Random (what the engine does). Returns what the machine
+ * sent and how it ended, so a test can check the two agree; throws what the machine throws.
+ */
+export function mseRun(role: 'receiver' | 'initiator', b: Uint8Array, memo: boolean): string {
+  const sent: Uint8Array[] = [];
+  const send = (x: Uint8Array): void => void sent.push(x.slice());
+  const seeded = memo ? mseSeeded(role === 'receiver' ? SEED_B : SEED_A) : { random: new SeededRandom(role === 'receiver' ? SEED_B : SEED_A) };
+  const m =
+    role === 'receiver'
+      ? new MseReceiver({ policy: MSE_PREFER_RC4, ...seeded, send, resolveSkey: (h) => skeys.resolve(h) })
+      : new MseInitiator({ policy: MSE_PREFER_RC4, ...seeded, send, infoHash: IH, initialPayload: HANDSHAKE });
+  if (m instanceof MseInitiator) m.start();
+  feedChunks(b, (x) => {
+    if (!m.done) m.receive(x);
+  });
+  return `${m.done ? 'done' : m.failed ? 'failed' : 'waiting'} ${m.error?.code ?? ''} ${Buffer.from(concat(...sent)).toString('hex')}`;
+}
 const mseFamilies: Family[] = [{ name: 'bytes after the key in 1-64 byte chunks', n0: 64, make: (n) => concat(Uint8Array.of(200), new Prng(n).bytes(96 + n)) }];
 const mseReceiverTarget: Target = {
   name: 'mse-receiver',
@@ -479,10 +498,7 @@ const mseReceiverTarget: Target = {
   costly: 4,
   samples: () => [concat(Uint8Array.of(0), getTranscript().aToB), concat(Uint8Array.of(200), getTranscript().aToB)],
   run(b) {
-    const r = new MseReceiver({ policy: MSE_PREFER_RC4, ...mseSeeded(SEED_B), send: () => undefined, resolveSkey: (h) => skeys.resolve(h) });
-    feedChunks(b, (x) => {
-      if (!r.done) r.receive(x);
-    });
+    mseRun('receiver', b, true);
   },
   families: mseFamilies,
 };
@@ -493,11 +509,7 @@ const mseInitiatorTarget: Target = {
   costly: 4,
   samples: () => [concat(Uint8Array.of(0), getTranscript().bToA), concat(Uint8Array.of(200), getTranscript().bToA)],
   run(b) {
-    const a = new MseInitiator({ policy: MSE_PREFER_RC4, ...mseSeeded(SEED_A), send: () => undefined, infoHash: IH, initialPayload: HANDSHAKE });
-    a.start();
-    feedChunks(b, (x) => {
-      if (!a.done) a.receive(x);
-    });
+    mseRun('initiator', b, true);
   },
   families: mseFamilies,
 };
