@@ -64,8 +64,20 @@ export function parsePublicKey(y: Uint8Array): bigint {
   return v;
 }
 
+/**
+ * What an MSE machine needs of its DH key pair: our public key and the shared secret for the peer's key.
+ * DhKeyPair is the real one; a machine may be handed another (the fuzz harness memoises computeSecret by the
+ * peer key's bytes, since it replays thousands of transcripts against the same key pair).
+ */
+export interface DhKeyAgreement {
+  /** Y as 96 big-endian bytes. */
+  readonly publicKey: Uint8Array;
+  /** S = Y_peer^X mod P as 96 big-endian bytes; BtError ERR_MSE for an invalid peer key. */
+  computeSecret(peerPublicKey: Uint8Array): Uint8Array;
+}
+
 /** One side's DH key pair: private X (160 bits from the injected Random), public Y = G^X mod P. */
-export class DhKeyPair {
+export class DhKeyPair implements DhKeyAgreement {
   /** Y as 96 big-endian bytes, what goes on the wire. */
   readonly publicKey: Uint8Array;
   private readonly x: bigint;

@@ -33,6 +33,7 @@ import { createHash } from 'node:crypto';
 import { BtError } from '../core/index.js';
 import type { Random } from '../core/index.js';
 import { DH_KEY_BYTES, DhKeyPair } from './dh.js';
+import type { DhKeyAgreement } from './dh.js';
 import { Rc4 } from './rc4.js';
 
 export type MseMethod = 'rc4' | 'plaintext';
@@ -247,6 +248,11 @@ interface CommonOptions {
   send: (bytes: Uint8Array) => void;
   /** Upper bound of our random PadA / PadB (0..512; default 512). */
   maxPadding?: number;
+  /**
+   * Our DH key pair; default a new DhKeyPair drawn from `random` (which takes its first 20 bytes). Given, it
+   * is used as is and `random` is not drawn from for it (the fuzz harness passes a memoising one).
+   */
+  keyPair?: DhKeyAgreement;
 }
 
 export interface MseInitiatorOptions extends CommonOptions {
@@ -275,7 +281,7 @@ abstract class MseMachine {
   protected readonly random: Random;
   protected readonly sendFn: (bytes: Uint8Array) => void;
   protected readonly maxPadding: number;
-  protected readonly dh: DhKeyPair;
+  protected readonly dh: DhKeyAgreement;
   private phase: Phase = 'ready';
   private err: BtError | undefined;
   private res: MseResult | undefined;
@@ -286,7 +292,7 @@ abstract class MseMachine {
     if (typeof o.send !== 'function') throw new TypeError('send must be a function');
     this.random = o.random;
     this.sendFn = o.send;
-    this.dh = new DhKeyPair(o.random);
+    this.dh = o.keyPair ?? new DhKeyPair(o.random);
   }
 
   get done(): boolean {

@@ -15,6 +15,7 @@ export {
   bigIntToBytes,
   modPow,
 } from './dh.js';
+export type { DhKeyAgreement } from './dh.js';
 export {
   MseInitiator,
   MseReceiver,

@@ -13,7 +13,7 @@ export type { CheckOptions } from './check.js';
 export { createTorrentFromPath } from './create-torrent.js';
 export type { CreateTorrentOptions } from './create-torrent.js';
 export { saveResume, loadResume, fileResumeStore } from './resume-data.js';
-export type { ResumeResult, ResumeStore } from './resume-data.js';
+export type { LoadResumeOptions, ResumeResult, ResumeStore } from './resume-data.js';
 export { verifyTorrent } from './verify.js';
 export type { VerifyOptions, VerifyResult, FileVerification } from './verify.js';
 export { MemoryStateFiles } from './state-files.js';

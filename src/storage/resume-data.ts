@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BtError } from '../core/index.js';
 import type { TorrentInfo } from '../metainfo/index.js';
@@ -130,14 +130,21 @@ export async function saveResume(resumePath: string, info: TorrentInfo, download
   }
 }
 
+export interface LoadResumeOptions {
+  /** Where the resume bytes are read from; default the file on disk (the fuzz harness reads from memory). */
+  files?: StateFiles;
+}
+
 /**
  * Read resume data and compare it with the files on disk. Undefined when there is none, it is unreadable or
  * it belongs to another torrent (then check everything).
  */
-export async function loadResume(resumePath: string, info: TorrentInfo, downloadDir: string): Promise<ResumeResult | undefined> {
+export async function loadResume(resumePath: string, info: TorrentInfo, downloadDir: string, opts: LoadResumeOptions = {}): Promise<ResumeResult | undefined> {
   let doc: ResumeJson;
   try {
-    doc = JSON.parse(await readFile(resumePath, 'utf8')) as ResumeJson;
+    const bytes = await (opts.files ?? new NodeStateFiles()).read(resumePath);
+    if (bytes === undefined) return undefined;
+    doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as ResumeJson;
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@
  * A target's run() throws a plain Error for a broken invariant (a round trip that does not hold): that
  * counts as a crash like any exception that is not a BtError.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,9 +17,10 @@ import { decodeKrpc, encodeError, encodeQuery, encodeResponse } from '../../src/
 import { decodeLsdAnnounce, encodeLsdAnnounce } from '../../src/lsd/index.js';
 import { buildTorrent, formatMagnet, parseMagnet, parseTorrent } from '../../src/metainfo/index.js';
 import type { Metainfo, TorrentInfo } from '../../src/metainfo/index.js';
-import { MSE_PREFER_RC4, MseInitiator, MseReceiver, SkeyIndex } from '../../src/mse/index.js';
+import { DH_PRIVATE_KEY_BYTES, DhKeyPair, MSE_PREFER_RC4, MseInitiator, MseReceiver, SkeyIndex } from '../../src/mse/index.js';
+import type { DhKeyAgreement } from '../../src/mse/index.js';
 import { natpmp, upnp } from '../../src/nat/index.js';
-import { loadResume, saveResume } from '../../src/storage/index.js';
+import { loadResume, MemoryStateFiles, saveResume } from '../../src/storage/index.js';
 import { decodeResponse, parseAnnounceResponse, parseScrapeResponse } from '../../src/tracker/index.js';
 import { decodePacket, encodePacket, ST_DATA, ST_STATE, ST_SYN } from '../../src/transport/utp/index.js';
 import { Bitfield } from '../../src/util/index.js';
@@ -419,6 +420,76 @@ function feedChunks(b: Uint8Array, feed: (x: Uint8Array) => void): void {
     o += n;
   }
 }
+/**
+ * The DH key pair a machine seeded with `seed` draws, with computeSecret memoised by the peer key's bytes: a
+ * pure function of those bytes, and most inputs keep the transcript's key (mutations mostly hit the later,
+ * encrypted fields), so an input costs no modular exponentiation unless its key is new. An invalid key is
+ * never cached (parsePublicKey refuses it each time). Bounded: cleared at 4,096 keys.
+ */
+class MemoKeyPair implements DhKeyAgreement {
+  readonly publicKey: Uint8Array;
+  private readonly inner: DhKeyPair;
+  private readonly cache = new Map<string, Uint8Array>();
+  hits = 0;
+  misses = 0;
+  constructor(seed: number) {
+    this.inner = new DhKeyPair(new SeededRandom(seed));
+    this.publicKey = this.inner.publicKey;
+  }
+  computeSecret(peer: Uint8Array): Uint8Array {
+    const k = Buffer.from(peer.buffer, peer.byteOffset, peer.byteLength).toString('latin1');
+    const hit = this.cache.get(k);
+    if (hit) {
+      this.hits++;
+      return hit.slice();
+    }
+    this.misses++;
+    const s = this.inner.computeSecret(peer);
+    if (this.cache.size >= 4096) this.cache.clear();
+    this.cache.set(k, s.slice());
+    return s;
+  }
+}
+const mseKeys = new Map<number, MemoKeyPair>();
+/**
+ * What a machine seeded with `seed` gets: the memoised key pair, and a Random in the state the real machine's
+ * would be in after drawing its key pair (so PadA/PadB and everything after are the same bytes).
+ */
+export function mseSeeded(seed: number): { random: SeededRandom; keyPair: MemoKeyPair } {
+  let keyPair = mseKeys.get(seed);
+  if (!keyPair) {
+    keyPair = new MemoKeyPair(seed);
+    // DhKeyPair draws 20 bytes once (a redraw, probability 2^-159, would break the equivalence: check).
+    const real = new SeededRandom(seed);
+    new DhKeyPair(real);
+    if (Buffer.compare(real.bytes(32), skipKey(new SeededRandom(seed)).bytes(32)) !== 0) throw new Error('fuzz setup: DhKeyPair did not draw exactly 20 bytes');
+    mseKeys.set(seed, keyPair);
+  }
+  return { random: skipKey(new SeededRandom(seed)), keyPair };
+}
+function skipKey(r: SeededRandom): SeededRandom {
+  r.bytes(DH_PRIVATE_KEY_BYTES);
+  return r;
+}
+/**
+ * Feed one input to a machine of `role` (seeded as in the transcript); `memo`: with the memoised key pair (what
+ * the targets run) or a real DhKeyPair drawn from the Random (what the engine does). Returns what the machine
+ * sent and how it ended, so a test can check the two agree; throws what the machine throws.
+ */
+export function mseRun(role: 'receiver' | 'initiator', b: Uint8Array, memo: boolean): string {
+  const sent: Uint8Array[] = [];
+  const send = (x: Uint8Array): void => void sent.push(x.slice());
+  const seeded = memo ? mseSeeded(role === 'receiver' ? SEED_B : SEED_A) : { random: new SeededRandom(role === 'receiver' ? SEED_B : SEED_A) };
+  const m =
+    role === 'receiver'
+      ? new MseReceiver({ policy: MSE_PREFER_RC4, ...seeded, send, resolveSkey: (h) => skeys.resolve(h) })
+      : new MseInitiator({ policy: MSE_PREFER_RC4, ...seeded, send, infoHash: IH, initialPayload: HANDSHAKE });
+  if (m instanceof MseInitiator) m.start();
+  feedChunks(b, (x) => {
+    if (!m.done) m.receive(x);
+  });
+  return `${m.done ? 'done' : m.failed ? 'failed' : 'waiting'} ${m.error?.code ?? ''} ${Buffer.from(concat(...sent)).toString('hex')}`;
+}
 const mseFamilies: Family[] = [{ name: 'bytes after the key in 1-64 byte chunks', n0: 64, make: (n) => concat(Uint8Array.of(200), new Prng(n).bytes(96 + n)) }];
 const mseReceiverTarget: Target = {
   name: 'mse-receiver',
@@ -427,10 +498,7 @@ const mseReceiverTarget: Target = {
   costly: 4,
   samples: () => [concat(Uint8Array.of(0), getTranscript().aToB), concat(Uint8Array.of(200), getTranscript().aToB)],
   run(b) {
-    const r = new MseReceiver({ policy: MSE_PREFER_RC4, random: new SeededRandom(SEED_B), send: () => undefined, resolveSkey: (h) => skeys.resolve(h) });
-    feedChunks(b, (x) => {
-      if (!r.done) r.receive(x);
-    });
+    mseRun('receiver', b, true);
   },
   families: mseFamilies,
 };
@@ -441,11 +509,7 @@ const mseInitiatorTarget: Target = {
   costly: 4,
   samples: () => [concat(Uint8Array.of(0), getTranscript().bToA), concat(Uint8Array.of(200), getTranscript().bToA)],
   run(b) {
-    const a = new MseInitiator({ policy: MSE_PREFER_RC4, random: new SeededRandom(SEED_A), send: () => undefined, infoHash: IH, initialPayload: HANDSHAKE });
-    a.start();
-    feedChunks(b, (x) => {
-      if (!a.done) a.receive(x);
-    });
+    mseRun('initiator', b, true);
   },
   families: mseFamilies,
 };
@@ -774,9 +838,11 @@ const webseedResponseTarget: Target = {
 let resumeDir = '';
 let resumeInfo: TorrentInfo | undefined;
 let resumeSample: Uint8Array = new Uint8Array(0);
+/** The input is handed to loadResume from memory (its StateFiles seam); the torrent's data files are on disk. */
+const resumeFiles = new MemoryStateFiles();
 const resumeTarget: Target = {
   name: 'resume',
-  entry: 'storage loadResume on a temp file',
+  entry: 'storage loadResume of the input (read from memory), compared with a 3-file torrent on disk',
   maxLen: 64 * 1024,
   costly: 2,
   async setup() {
@@ -812,8 +878,8 @@ const resumeTarget: Target = {
     .map((o) => str(JSON.stringify(o))),
   async run(b) {
     const p = path.join(resumeDir, 'fuzz.resume');
-    writeFileSync(p, b);
-    await loadResume(p, resumeInfo!, resumeDir);
+    resumeFiles.files.set(p, b);
+    await loadResume(p, resumeInfo!, resumeDir, { files: resumeFiles });
   },
   families: [
     { name: 'long have string', n0: 10000, make: (n) => str(JSON.stringify({ ...(JSON.parse(latin1.decode(resumeSample)) as object), have: 'A'.repeat(n) })) },

@@ -67,3 +67,30 @@ test('the harness bites: a TypeError is a crash, a BtError is not, a quadratic f
   const f = await measureFamily({ name: 'q', entry: '', maxLen: 1 << 20, samples: () => [], run: (b) => void quadratic(b), families: [] }, { name: 'n² loop', n0: 1000, make: (n) => new Uint8Array(n) }, 15);
   assert.ok(f.exponent > 1.7 && f.exponent < 2.3, `quadratic loop measured ${f.exponent}`);
 });
+
+test('the MSE targets\' memoised DH key pair gives the same outcomes as a real DhKeyPair (same bytes sent, same end)', async () => {
+  const { mseRun, targetByName } = await import('../../fuzz/targets.js');
+  const { mutate, Prng } = await import('../../fuzz/mutate.js');
+  const outcome = (role: 'receiver' | 'initiator', b: Uint8Array, memo: boolean): string => {
+    try {
+      return mseRun(role, b, memo);
+    } catch (e) {
+      return `threw ${e instanceof Error ? `${e.name} ${(e as { code?: string }).code ?? ''} ${e.message}` : String(e)}`;
+    }
+  };
+  const rng = new Prng(5);
+  for (const role of ['receiver', 'initiator'] as const) {
+    const t = targetByName(`mse-${role}`)!;
+    const corpus = t.samples();
+    const ends = new Set<string>();
+    for (let i = 0; i < 150; i++) {
+      // The transcript as is, then mutations of it; each input twice (the second hits the memo).
+      const b = i < 2 ? corpus[i]! : mutate(rng, rng.pick(corpus), corpus, t.maxLen);
+      const real = outcome(role, b, false);
+      assert.equal(outcome(role, b, true), real, `${role} input ${i}`);
+      assert.equal(outcome(role, b, true), real, `${role} input ${i}, memoised`);
+      ends.add(real.split(' ')[0]!);
+    }
+    assert.ok(ends.has('done') && ends.size > 1, `${role}: the inputs reach both a completed and a refused handshake (${[...ends].join(', ')})`);
+  }
+});

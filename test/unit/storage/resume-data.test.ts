@@ -137,3 +137,17 @@ test('saves are crash-safe: concurrent saves never share a temporary file, none 
   assert.equal((await readFile(resume, 'utf8')).length, before.length, 'the previous data is intact');
   assert.deepEqual(bits((await loadResume(resume, info, dir))!.have), bits(have));
 });
+
+test('loadResume reads through a given StateFiles: the same result as from disk; absent or garbage is undefined', async (t) => {
+  const { dir, info, resume } = await setup(t, true);
+  const fromDisk = await loadResume(resume, info, dir);
+  const files = new MemoryStateFiles();
+  files.files.set(resume, new Uint8Array(await readFile(resume)));
+  const fromMemory = await loadResume(resume, info, dir, { files });
+  assert.ok(fromDisk && fromMemory);
+  assert.deepEqual(bits(fromMemory.have), bits(fromDisk.have));
+  assert.deepEqual(fromMemory.recheck, fromDisk.recheck);
+  assert.equal(await loadResume(path.join(dir, 'none.resume'), info, dir, { files }), undefined);
+  files.files.set(resume, Uint8Array.of(0xff, 0x7b));
+  assert.equal(await loadResume(resume, info, dir, { files }), undefined);
+});
