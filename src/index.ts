@@ -26,3 +26,5 @@ export type { EncryptionType, ConnectionEncryption } from './peer/index.js';
 export { IpFilter } from './util/index.js';
 export type { IpFilterParse } from './util/index.js';
 export type { WebSeedStatus } from './torrent/index.js';
+export { StreamManager, FileReadStream, DEFAULT_STREAM_SETTINGS, createStreamHandler, createStreamServer, contentType, contentDisposition } from './stream/index.js';
+export type { StreamSettings, ReadStreamOptions, StreamStats, TorrentSource, StreamHandlerOptions, StreamRoute, StreamServerOptions, StreamServer } from './stream/index.js';

@@ -29,6 +29,8 @@ export type BtErrorCode =
   | 'ERR_DHT'
   | 'ERR_METADATA'
   | 'ERR_MSE'
+  /** A file index, byte range or piece index outside the torrent (streaming). */
+  | 'ERR_RANGE'
   /** A bug of the engine's own (an exception where none was expected), not anything a peer or the disk did. */
   | 'ERR_INTERNAL';
 
