@@ -34,6 +34,8 @@ export interface StreamHandlerOptions {
   prefix?: string;
   /** Answer only loopback clients (403 otherwise). Default false for the handler (the daemon checks clients itself). */
   loopbackOnly?: boolean;
+  /** Told of each file request (method, path, Range) and when its answer ends: for a verbose log. */
+  log?: (line: string) => void;
 }
 
 export type StreamRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -127,6 +129,11 @@ export function createStreamHandler(source: TorrentSource, streams: StreamManage
       send(res, 404, 'text/plain; charset=utf-8', `no file ${index} (the torrent has ${files.length})\n`, head);
       return true;
     }
+    const log = opts.log;
+    if (log) {
+      log(`http ${req.method} ${path} range=${req.headers.range ?? '-'} from ${req.socket.remotePort}`);
+      res.on('close', () => log(`http ${req.method} ${path} range=${req.headers.range ?? '-'} ended (${res.statusCode}, ${res.writableFinished ? 'complete' : 'closed by the client'})`));
+    }
     serveFile(req, res, t, index, streams, head);
     return true;
   };
@@ -218,7 +225,7 @@ export interface StreamServer {
 export async function createStreamServer(source: TorrentSource, streams: StreamManager, opts: StreamServerOptions = {}): Promise<StreamServer> {
   const host = opts.host ?? '127.0.0.1';
   const prefix = opts.prefix ?? '';
-  const handler = createStreamHandler(source, streams, { prefix, loopbackOnly: opts.loopbackOnly ?? isLoopback(host) });
+  const handler = createStreamHandler(source, streams, { ...opts, prefix, loopbackOnly: opts.loopbackOnly ?? isLoopback(host) });
   const server = http.createServer((req, res) => {
     Promise.resolve(handler(req, res))
       .then((handled) => {

@@ -62,7 +62,9 @@ export async function runStream(file: string, opts: StreamOpts): Promise<number>
     else await engine.dispose();
   };
   try {
-    server = await createStreamServer(engine, streams, { host: opts.httpHost ?? '127.0.0.1', port: opts.httpPort ?? 0 });
+    server = await createStreamServer(engine, streams, { host: opts.httpHost ?? '127.0.0.1', port: opts.httpPort ?? 0,
+      ...(opts.verbose || process.env.TORRENTKIT_STREAM_LOG ? { log: (l: string) => void process.stderr.write(`${new Date().toISOString()} ${l}\n`) } : {}),
+    });
   } catch (e) {
     await shutdown(undefined);
     throw new CliExit(EXIT.FAILURE, (e as Error).message);
@@ -84,6 +86,7 @@ export async function runStream(file: string, opts: StreamOpts): Promise<number>
   const r = new Reporter(progressMode(opts.json), t, opts.progressInterval);
   reportEvents(t, r);
   reportNat(engine, r);
+  if (process.env.TORRENTKIT_STREAM_LOG) t.on('piece-verified', (i) => void process.stderr.write(`${new Date().toISOString()} piece ${i} verified\n`));
   let failed: CliExit | undefined;
   const ended: { resolve: (why: string) => void } = { resolve: () => {} };
   const end = new Promise<string>((resolve) => (ended.resolve = resolve));
