@@ -6,7 +6,8 @@
  *   GET|HEAD <prefix>/<info-hash>/<index>[/<name>]   file <index> (0-based); <name> is ignored (players like it)
  *
  * Range: one range (`bytes=N-M`, `bytes=N-`, suffix `bytes=-N`) answers 206 with `Content-Range: bytes N-M/total`;
- * an unsatisfiable one 416 with `Content-Range: bytes * /total`; a malformed header is ignored (200, whole file, as
+ * an unsatisfiable one (or N-M with M < N) 416 with `Content-Range: bytes * /total`; a suffix longer than the
+ * file is the whole file (206); a malformed header is ignored (200, whole file, as
  * RFC 9110 allows). Several ranges: overlapping or adjacent ones are merged and the FIRST is answered (206) — a
  * player asks for one at a time; multipart/byteranges is not produced. Every file answer has `Accept-Ranges:
  * bytes`, a Content-Type from the extension and Content-Disposition (RFC 5987 `filename*` for non-ASCII names).
@@ -139,6 +140,12 @@ export function createStreamHandler(source: TorrentSource, streams: StreamManage
   };
 }
 
+/** RFC 9110 14.1.2: a suffix longer than the file means the whole file (range-parser calls it unsatisfiable). */
+function clampSuffixes(header: string, size: number): string {
+  if (size === 0) return header;
+  return header.replace(/([=,]\s*)-(\d+)(?=\s*(,|$))/g, (m, pre: string, n: string) => (Number(n) > size ? `${pre}0-` : m));
+}
+
 function serveFile(req: IncomingMessage, res: ServerResponse, t: TorrentManager, index: number, streams: StreamManager, head: boolean): void {
   const size = t.meta.info.files[index]!.length;
   const name = fileName(t, index);
@@ -153,7 +160,7 @@ function serveFile(req: IncomingMessage, res: ServerResponse, t: TorrentManager,
   let status = 200;
   const range = req.headers.range;
   if (range !== undefined) {
-    const r = rangeParser(size, range, { combine: true });
+    const r = rangeParser(size, clampSuffixes(range, size), { combine: true });
     if (r === -1) {
       res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': '0' });
       res.end();
