@@ -476,7 +476,10 @@ export class PiecePicker {
         const req = { index: piece.index, begin: b * this.blockSize, length: this.blockLength(piece.index, b) };
         for (const id of [...list]) {
           out.push({ peerId: id, req });
-          this.unrequest(piece, b, id, this.peers.get(id)!);
+          const rec = this.peers.get(id)!;
+          this.unrequest(piece, b, id, rec);
+          // The peer may have sent it already (its send buffer): do not ask it again at once, or both copies come.
+          this.markRejected(rec, piece.index * this.blocksPerPiece + b, piece.index);
         }
       }
       this.dropIfIdle(piece);
@@ -782,12 +785,16 @@ export class PiecePicker {
     const key = req.index * this.blocksPerPiece + b;
     if (!rec.reqs.has(key)) return;
     this.unrequest(piece, b, peerId, rec);
-    if (!rec.rejected.has(key)) {
-      if (rec.rejected.size === 0) rec.rejectedSince = this.lastNow;
-      rec.rejected.add(key);
-      rec.rejectedPerPiece.set(req.index, (rec.rejectedPerPiece.get(req.index) ?? 0) + 1);
-    }
+    this.markRejected(rec, key, req.index);
     this.dropIfIdle(piece);
+  }
+
+  /** Not to be asked of this peer again until the cool-down ends or it unchokes us. */
+  private markRejected(rec: PeerRecord, key: number, index: number): void {
+    if (rec.rejected.has(key)) return;
+    if (rec.rejected.size === 0) rec.rejectedSince = this.lastNow;
+    rec.rejected.add(key);
+    rec.rejectedPerPiece.set(index, (rec.rejectedPerPiece.get(index) ?? 0) + 1);
   }
 
   /** The peer disconnected or choked us: forget its outstanding requests (returned); the blocks become requestable. */
