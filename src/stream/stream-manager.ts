@@ -119,6 +119,13 @@ class TorrentStreams {
   update(seek: boolean): void {
     const t = this.t;
     if (!t.hasMetadata) return;
+    if (t.complete) {
+      // Nothing to fetch: clear the list once, skip the ranking (a reader of a complete torrent re-ranks per piece).
+      if (this.windowPieces > 0 || seek) this.cancels += t.setStreamPieces([], 0);
+      this.windowPieces = 0;
+      this.urgent = 0;
+      return;
+    }
     const info = t.meta.info;
     const pl = info.pieceLength;
     const rank = new Map<number, number>();
