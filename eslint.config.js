@@ -35,6 +35,7 @@ const LAYERS = [
   'webseed',
   'torrent',
   'engine',
+  'stream',
   'session',
   'rpc',
   'index.ts',
@@ -117,6 +118,7 @@ const ADAPTERS = [
   'src/webseed/http-range.ts',
   'src/mse/offload.ts',
   'src/rpc/node-*.ts',
+  'src/stream/node-*.ts',
   'src/session/node-*.ts',
   'src/cli/**',
 ];

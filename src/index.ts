@@ -47,3 +47,5 @@ export { createRpcHandler, RpcCode, RpcError } from './rpc/index.js';
 export type { RpcHandler, RpcHandlerOptions, RpcReply } from './rpc/index.js';
 export { startRpcServer, hashPassword, verifyPassword, isPasswordHash } from './rpc/index.js';
 export type { RpcServer, RpcServerOptions, RpcAuth } from './rpc/index.js';
+export { StreamManager, FileReadStream, DEFAULT_STREAM_SETTINGS, createStreamHandler, createStreamServer, contentType, contentDisposition } from './stream/index.js';
+export type { StreamSettings, ReadStreamOptions, StreamStats, TorrentSource, StreamHandlerOptions, StreamRoute, StreamServerOptions, StreamServer } from './stream/index.js';

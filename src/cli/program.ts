@@ -6,6 +6,7 @@ import { runDaemon } from './commands/daemon.js';
 import { runDownload } from './commands/download.js';
 import { runInfo } from './commands/info.js';
 import { runSeed } from './commands/seed.js';
+import { runStream } from './commands/stream.js';
 import { runVerify } from './commands/verify.js';
 import { EXIT, exitCodeFor } from './exit.js';
 import { VERSION } from './version.js';
@@ -117,6 +118,21 @@ export function program(done: (code: number) => void): Command {
   });
 
   withTorrent(
+    p
+      .command('stream')
+      .description('download with streaming priority and serve the files over HTTP (Range) while they download; Ctrl-C stops')
+      .argument('<torrent-or-magnet>')
+      .option('-o, --output <dir>', 'download directory', '.')
+      .addOption(new Option('--file <n>', 'stream (and download) only this file, numbered from 1 as `info` lists them').argParser(parsePositiveInt))
+      .addOption(new Option('--http-port <port>', 'HTTP port (default: any free port)').argParser(parsePort))
+      .option('--http-host <addr>', 'HTTP address to bind (default 127.0.0.1; other addresses serve any client)')
+      .addOption(new Option('--window <bytes>', 'bytes ahead of each reader fetched first (default 32M; k = KiB, M = MiB)').argParser(parseRate))
+      .option('--player <cmd>', 'run `<cmd> URL` (through the shell) on the first file; shut down when it exits'),
+  ).action(async (file: string, o) => {
+    done(await runStream(file, o));
+  });
+
+  withNet(
     p
       .command('seed')
       .description('seed a torrent from existing data until interrupted')

@@ -31,6 +31,8 @@ export type BtErrorCode =
   | 'ERR_MSE'
   /** A saved state file (the session's, src/session) is cut short, garbled or of an unknown version. */
   | 'ERR_STATE_FILE'
+  /** A file index, byte range or piece index outside the torrent (streaming). */
+  | 'ERR_RANGE'
   /** A bug of the engine's own (an exception where none was expected), not anything a peer or the disk did. */
   | 'ERR_INTERNAL';
 

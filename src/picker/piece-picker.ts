@@ -66,6 +66,11 @@ export interface PiecePickerOptions {
   randomFirstPieces?: number;
   /** A block a peer rejected is not asked of that peer again for this long (or until it unchokes us). Default 2000. */
   rejectCooldownMs?: number;
+  /**
+   * Streaming: a block of an urgent stream piece requested this long ago without arriving is requested again from
+   * another peer (up to endgameDuplicates requesters). Default 1000.
+   */
+  urgentLagMs?: number;
 }
 
 /** Piece priorities (libtorrent's scale): 0 = skip, 1 = low, 4 = default, 7 = top. */
@@ -88,6 +93,8 @@ class PieceState {
   received = 0;
   /** No MISSING block below this (a lower bound for the next scan). */
   firstMissing = 0;
+  /** When each block was last requested (nowMs), for re-requesting lagging urgent blocks; allocated on first use. */
+  since: Float64Array | undefined;
   readonly contributors = new Set<string>();
   constructor(
     readonly index: number,
@@ -151,6 +158,12 @@ export class PiecePicker {
   private requestedDistinct = 0;
   private outstandingTotal = 0;
   private lastNow = 0;
+  readonly urgentLagMs: number;
+  /** Streaming: pieces a reader needs soon, nearest first (see setStreamPieces); the first `streamUrgent` are urgent. */
+  private streamList: readonly number[] = [];
+  private streamUrgent = 0;
+  /** Per piece: 0 = not in the stream list, 1 = in it, 2 = urgent. */
+  private readonly streamFlag: Uint8Array;
 
   constructor(opts: PiecePickerOptions) {
     const { pieceCount, pieceLength, totalLength, have } = opts;
@@ -174,6 +187,8 @@ export class PiecePicker {
     this.endgameDuplicates = Math.max(1, Math.floor(opts.endgameDuplicates ?? 2));
     this.randomFirstPieces = opts.randomFirstPieces ?? 4;
     this.rejectCooldownMs = opts.rejectCooldownMs ?? 2000;
+    this.urgentLagMs = opts.urgentLagMs ?? 1000;
+    this.streamFlag = new Uint8Array(pieceCount);
     this.blocksPerPiece = Math.ceil(pieceLength / blockSize);
     this.lastPieceSize = pieceCount === 0 ? 0 : totalLength - (pieceCount - 1) * pieceLength;
 
@@ -354,8 +369,11 @@ export class PiecePicker {
     rec.wasChoking = peer.choking;
     if (peer.choking && peer.allowedFast.size === 0) return out;
 
+    // 0. Streaming: the pieces readers need, nearest first; urgent ones are duplicated when they lag.
+    if (this.streamList.length > 0) this.pickStream(peer, rec, max, out, nowMs);
+
     // 1. Finish started pieces: first the ones this peer is already on, then the closest to completion.
-    if (this.missingInActive > 0) this.pickStarted(peer, rec, max, out);
+    if (out.length < max && this.missingInActive > 0) this.pickStarted(peer, rec, max, out);
 
     // 2. Start new pieces: random at first, then rarest-first; whole pieces, contiguous blocks.
     while (out.length < max) {
@@ -377,6 +395,96 @@ export class PiecePicker {
 
   private canRequest(peer: PickerPeer, index: number): boolean {
     return peer.have.get(index) && (!peer.choking || peer.allowedFast.has(index)) && this.priority[index]! > 0;
+  }
+
+  /**
+   * Streaming (step 0 of pick): walk the stream list in order; start or continue each piece this peer can give.
+   * Blocks of urgent pieces requested elsewhere more than urgentLagMs ago are requested from this peer as well.
+   */
+  private pickStream(peer: PickerPeer, rec: PeerRecord, max: number, out: BlockRequest[], nowMs: number): void {
+    const list = this.streamList;
+    for (let k = 0; k < list.length && out.length < max; k++) {
+      const index = list[k]!;
+      if (this.have.get(index) || !this.canRequest(peer, index)) continue;
+      let piece = this.active.get(index);
+      if (!piece) {
+        if (!this.levels[this.priority[index]!]?.has(index) || this.fullyRejected(rec, index)) continue;
+        piece = this.activate(index);
+        this.takeBlocks(piece, peer.id, rec, max, out, nowMs);
+        this.dropIfIdle(piece);
+        continue;
+      }
+      if (piece.missing > 0) this.takeBlocks(piece, peer.id, rec, max, out, nowMs);
+      if (k < this.streamUrgent && this.endgameDuplicates > 1 && piece.requested > 0) this.duplicateLagging(piece, peer, rec, max, out, nowMs);
+    }
+  }
+
+  /** Request again from this peer the blocks of `piece` that other peers have had for longer than urgentLagMs. */
+  private duplicateLagging(piece: PieceState, peer: PickerPeer, rec: PeerRecord, max: number, out: BlockRequest[], nowMs: number): void {
+    const since = piece.since;
+    if (!since) return;
+    const base = piece.index * this.blocksPerPiece;
+    for (let b = 0; b < piece.blockCount && out.length < max; b++) {
+      if (piece.state[b] !== REQUESTED || nowMs - since[b]! < this.urgentLagMs) continue;
+      const list = piece.requesters[b]!;
+      if (list.length >= this.endgameDuplicates || list.includes(peer.id) || rec.rejected.has(base + b)) continue;
+      this.addRequest(piece, b, peer.id, rec);
+      this.streamDuplicates++;
+      out.push({ index: piece.index, begin: b * this.blockSize, length: this.blockLength(piece.index, b) });
+    }
+  }
+
+  /**
+   * Streaming: the pieces readers need, nearest first (the first `urgent` of them are urgent). pick() serves them
+   * before anything else; an empty list means no reader: normal picking. Pieces we have are skipped, and pieces
+   * of priority 0 are not requested (make the file wanted first).
+   */
+  setStreamPieces(pieces: readonly number[], urgent: number): void {
+    for (const i of this.streamList) this.streamFlag[i] = 0;
+    const list: number[] = [];
+    for (const i of pieces) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.pieceCount) throw new RangeError(`stream piece ${i} out of range`);
+      if (this.streamFlag[i] !== 0) continue;
+      this.streamFlag[i] = list.length < urgent ? 2 : 1;
+      list.push(i);
+    }
+    this.streamList = list;
+    this.streamUrgent = Math.min(Math.max(0, Math.floor(urgent)), list.length);
+  }
+
+  /** The stream list set last (nearest first). */
+  get streamPieces(): readonly number[] {
+    return this.streamList;
+  }
+
+  /** Urgent blocks requested a second time because the first request lagged (a counter). */
+  streamDuplicates = 0;
+
+  /**
+   * A seek: forget every outstanding request for a piece outside the stream list and return them, for the caller
+   * to send Cancels (the blocks become missing again; pieces left with nothing become not-started). Nothing is
+   * cancelled when the list is empty.
+   */
+  cancelOutsideStream(): BlockCancel[] {
+    const out: BlockCancel[] = [];
+    if (this.streamList.length === 0) return out;
+    for (const piece of [...this.active.values()]) {
+      if (this.streamFlag[piece.index] !== 0 || piece.requested === 0) continue;
+      for (let b = 0; b < piece.blockCount; b++) {
+        const list = piece.requesters[b];
+        if (!list) continue;
+        const req = { index: piece.index, begin: b * this.blockSize, length: this.blockLength(piece.index, b) };
+        for (const id of [...list]) {
+          out.push({ peerId: id, req });
+          const rec = this.peers.get(id)!;
+          this.unrequest(piece, b, id, rec);
+          // The peer may have sent it already (its send buffer): do not ask it again at once, or both copies come.
+          this.markRejected(rec, piece.index * this.blocksPerPiece + b, piece.index);
+        }
+      }
+      this.dropIfIdle(piece);
+    }
+    return out;
   }
 
   private pickStarted(peer: PickerPeer, rec: PeerRecord, max: number, out: BlockRequest[]): void {
@@ -402,7 +510,7 @@ export class PiecePicker {
   }
 
   /** Missing blocks of `piece`, in order, for this peer. */
-  private takeBlocks(piece: PieceState, peerId: string, rec: PeerRecord, max: number, out: BlockRequest[]): void {
+  private takeBlocks(piece: PieceState, peerId: string, rec: PeerRecord, max: number, out: BlockRequest[], nowMs = this.lastNow): void {
     const base = piece.index * this.blocksPerPiece;
     let b = piece.firstMissing;
     while (b < piece.blockCount && piece.state[b] !== MISSING) b++;
@@ -410,6 +518,7 @@ export class PiecePicker {
     for (; b < piece.blockCount && out.length < max && piece.missing > 0; b++) {
       if (piece.state[b] !== MISSING || rec.rejected.has(base + b)) continue;
       piece.state[b] = REQUESTED;
+      if (this.streamFlag[piece.index] !== 0) (piece.since ??= new Float64Array(piece.blockCount))[b] = nowMs;
       piece.missing--;
       piece.requested++;
       this.missingInActive--;
@@ -676,12 +785,16 @@ export class PiecePicker {
     const key = req.index * this.blocksPerPiece + b;
     if (!rec.reqs.has(key)) return;
     this.unrequest(piece, b, peerId, rec);
-    if (!rec.rejected.has(key)) {
-      if (rec.rejected.size === 0) rec.rejectedSince = this.lastNow;
-      rec.rejected.add(key);
-      rec.rejectedPerPiece.set(req.index, (rec.rejectedPerPiece.get(req.index) ?? 0) + 1);
-    }
+    this.markRejected(rec, key, req.index);
     this.dropIfIdle(piece);
+  }
+
+  /** Not to be asked of this peer again until the cool-down ends or it unchokes us. */
+  private markRejected(rec: PeerRecord, key: number, index: number): void {
+    if (rec.rejected.has(key)) return;
+    if (rec.rejected.size === 0) rec.rejectedSince = this.lastNow;
+    rec.rejected.add(key);
+    rec.rejectedPerPiece.set(index, (rec.rejectedPerPiece.get(index) ?? 0) + 1);
   }
 
   /** The peer disconnected or choked us: forget its outstanding requests (returned); the blocks become requestable. */

@@ -34,6 +34,7 @@ export class Download {
     const info = meta.info;
     this.picker = new PiecePicker({ pieceCount: info.pieceCount, pieceLength: info.pieceLength, totalLength: info.totalLength, have, random: env.random });
     this.picker.sequential = core.sequential;
+    if (core.streamPieces.length > 0) this.picker.setStreamPieces(core.streamPieces, core.streamUrgent);
     this.assembler = new PieceAssembler(info, storage, env.hasher, {
       verified: (i) => this.onVerified(i),
       failed: (i) => this.onHashFailed(i),
@@ -57,10 +58,36 @@ export class Download {
     }
   }
 
-  /** Keep every pipeline full (web seeds first). */
+  /** Keep every pipeline full (web seeds first; while streaming, the fastest peers first: they get the urgent pieces). */
   fillAll(): void {
     this.webSeeds?.fill();
+    if (this.picker.streamPieces.length > 0) {
+      const now = this.core.env.clock.now();
+      const peers = [...this.core.peers.values()].map((st) => ({ st, rate: st.peer.down.rate(now) }));
+      peers.sort((a, b) => b.rate - a.rate);
+      for (const p of peers) this.fill(p.st);
+      return;
+    }
     for (const st of this.core.peers.values()) this.fill(st);
+  }
+
+  /**
+   * Streaming: set the pieces readers need (nearest first, the first `urgent` urgent); with `cancelOutside` (a
+   * seek), cancel every request for a piece outside them. Returns the Cancels sent. Refills the pipelines.
+   */
+  setStream(pieces: readonly number[], urgent: number, cancelOutside: boolean): number {
+    this.picker.setStreamPieces(pieces, urgent);
+    let sent = 0;
+    if (cancelOutside) {
+      for (const c of this.picker.cancelOutsideStream()) {
+        const st = this.core.peers.get(c.peerId);
+        if (!st) continue;
+        st.send({ type: 'cancel', index: c.req.index, begin: c.req.begin, length: c.req.length });
+        sent++;
+      }
+    }
+    if (this.core.mode.connectable) this.fillAll();
+    return sent;
   }
 
   fill(st: PeerSession): void {

@@ -88,6 +88,9 @@ export class TorrentCore {
   /** The next start hashes every piece, whatever the resume data says (recheck()). */
   forceFullCheck = false;
   sequential: boolean;
+  /** Streaming: pieces readers need soon, nearest first, and how many of them are urgent (PiecePicker.setStreamPieces). */
+  streamPieces: readonly number[] = [];
+  streamUrgent = 0;
   /** stop() calls under way (the mode changes only when one ends): no peer may join, none is asked for. */
   private stopping = 0;
   readonly handler: PeerHandler;

@@ -291,6 +291,40 @@ export class TorrentManager extends TypedEmitter<TorrentEvents> {
     if (picker) picker.sequential = on;
   }
 
+  /**
+   * Streaming priority (used by src/stream): the pieces readers need soon, nearest first; the first `urgent` are
+   * urgent (re-requested from another peer when they lag). They are requested before anything else; an empty list
+   * returns to normal picking. `cancelOutside` (a seek): cancel the outstanding requests for every other piece.
+   * Kept across stop/start. Returns the number of Cancels sent.
+   */
+  setStreamPieces(pieces: readonly number[], urgent: number, opts: { cancelOutside?: boolean } = {}): number {
+    const core = this.#core;
+    const n = this.pieceCount;
+    for (const i of pieces) {
+      if (!Number.isInteger(i) || i < 0 || i >= n) throw new BtError('ERR_RANGE', `piece ${i} out of range (${n} pieces)`, { op: 'validate' });
+    }
+    core.streamPieces = [...pieces];
+    core.streamUrgent = urgent;
+    return core.active?.setStream(core.streamPieces, urgent, opts.cancelOutside === true) ?? 0;
+  }
+
+  /** Is this piece verified (and so readable with readPiece)? */
+  hasPiece(index: number): boolean {
+    return this.#core.picker?.have.get(index) === true;
+  }
+
+  /**
+   * A verified piece's bytes, through the read cache (the one uploads use: memory stays bounded). Rejects with
+   * ERR_STATE when the piece is not verified or the torrent's files are not open (stopped, error, metadata).
+   */
+  readPiece(index: number): Promise<Uint8Array> {
+    const core = this.#core;
+    if (!core.storage || !core.readCache || !this.hasPiece(index)) {
+      return Promise.reject(new BtError('ERR_STATE', `piece ${index} is not readable (not verified, or the torrent is not active)`, { op: 'read' }));
+    }
+    return core.readCache.get(index);
+  }
+
   /** The torrent's files with their priorities and verified bytes (empty until a magnet's metadata arrives). */
   get files(): FileStatus[] {
     const core = this.#core;

@@ -11,6 +11,8 @@ import type { TestContext } from 'node:test';
 export type Tool = 'libtorrent' | 'transmission-cli' | 'aria2c' | 'mktorrent' | 'torrentkit' | 'gnu-time' | 'opentracker' | 'bittorrent-tracker' | 'root'
   // the port-forwarding router (test/helpers/upnp-router.ts)
   | 'netns'
+  // ffmpeg and ffprobe at /usr/bin (the streaming test)
+  | 'ffmpeg'
   // a real HTTP server for web seeds (test/helpers/nginx.ts)
   | 'nginx'
   // a real SOCKS5 proxy (Debian's microsocks)
@@ -126,6 +128,9 @@ export function whyMissing(tool: Tool): string | null {
       break;
     case 'bittorrent-tracker':
       if (!existsSync(btTrackerServerJs())) reason = `npm bittorrent-tracker not installed at ${btTrackerServerJs()}: bash scripts/install-test-tools.sh`;
+      break;
+    case 'ffmpeg':
+      if (!existsSync('/usr/bin/ffmpeg') || !existsSync('/usr/bin/ffprobe')) reason = 'ffmpeg/ffprobe not installed at /usr/bin: apt-get install ffmpeg';
       break;
     case 'root':
       if (process.getuid?.() !== 0) reason = 'needs root (opentracker chroots; network namespaces)';

@@ -31,12 +31,13 @@ test('exitCodeFor: CliExit keeps its code; BtError 3 for bad torrents, 1 otherwi
   assert.deepEqual(mapped('plain'), [1, 'torrentkit: plain\n']);
 });
 
-test('program: the commands in help order, download/seed/daemon with the network options', () => {
+test('program: the commands in help order, download/stream/seed/daemon with the network options', () => {
   const p = program(() => undefined);
-  assert.deepEqual(p.commands.map((c) => c.name()), ['create', 'verify', 'info', 'download', 'seed', 'daemon']);
+  assert.deepEqual(p.commands.map((c) => c.name()), ['create', 'verify', 'info', 'download', 'stream', 'seed', 'daemon']);
   const flags = (name: string): string[] => p.commands.find((c) => c.name() === name)!.options.map((o) => o.long!);
   const net = flags('seed').filter((f) => f !== '--data');
   assert.deepEqual(flags('download').filter((f) => !['--output', '--select-files', '--sequential', '--seed'].includes(f)), net);
+  assert.deepEqual(flags('stream').filter((f) => !['--output', '--file', '--http-port', '--http-host', '--window', '--player'].includes(f)), net);
   for (const f of ['--port', '--listen', '--peer', '--tracker', '--encryption', '--transport', '--no-dht', '--dht-bootstrap', '--lsd-interface', '--json', '--progress-interval']) {
     assert.ok(net.includes(f), f);
   }
