@@ -28,7 +28,11 @@ function counting(): { hasher: Hasher; n: () => number } {
 async function waitAll(s: Session, limitMs: number): Promise<number> {
   const t0 = performance.now();
   while (!s.list().every((t) => t.torrent.state === 'seeding')) {
-    if (performance.now() - t0 > limitMs) throw new Error(`not all seeding after ${limitMs} ms: ${s.list().filter((t) => t.torrent.state === 'seeding').length}/${N}`);
+    if (performance.now() - t0 > limitMs) {
+      const states = new Map<string, number>();
+      for (const t of s.list()) states.set(t.torrent.state, (states.get(t.torrent.state) ?? 0) + 1);
+      throw new Error(`not all seeding after ${limitMs} ms: ${JSON.stringify(Object.fromEntries(states))}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   return performance.now() - t0;
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
     defaults: { downloadDir: dl, peerLimitGlobal: 500 },
     engineSettings: { listenEndpoints: ['127.0.0.1:0'], dhtEnabled: false, lsdEnabled: false, portForwarding: false, enableUtp: false },
     deps: { transport: new MemoryTransport(), createHasher: () => h },
+    restoreConcurrency: Number(process.env.BENCH_CONCURRENCY ?? 8),
   });
   try {
     const h1 = counting();
@@ -71,11 +76,13 @@ async function main(): Promise<void> {
     const s2 = await openSession(opts(h2.hasher));
     const listMs = performance.now() - t0;
     const listed = s2.list().length;
-    const seed2 = await waitAll(s2, 60_000);
-    await s2.close();
+    const seed2 = await waitAll(s2, Number(process.env.BENCH_LIMIT_MS ?? 60_000)).finally(() => s2.close());
     console.log(JSON.stringify({ torrents: N, addMs: Math.round(addMs), firstAllSeedingMs: Math.round(seed1), closeMs: Math.round(closeMs), reopenListedMs: Math.round(listMs), listed, restartAllSeedingMs: Math.round(listMs + seed2), hashedOnRestart: h2.n(), hashedFirst: h1.n() }));
+  } catch (e) {
+    console.error(e);
+    process.exitCode = 1;
   } finally {
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch((e: unknown) => console.error(`cleanup: ${String(e)}`));
   }
 }
 
