@@ -132,7 +132,7 @@ export function program(done: (code: number) => void): Command {
     done(await runStream(file, o));
   });
 
-  withNet(
+  withTorrent(
     p
       .command('seed')
       .description('seed a torrent from existing data until interrupted')
