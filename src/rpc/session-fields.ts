@@ -123,6 +123,17 @@ Object.assign(SESSION_FIELDS, {
   version: (c: SessionFieldContext) => c.version,
 } satisfies Record<string, Getter>);
 
+// What is in effect: the engine runs with the command line's overrides (--port, --no-dht, ...) over the stored
+// settings, and settings that need a restart show the running engine's value until then.
+Object.assign(SESSION_FIELDS, {
+  'peer-port': (c: SessionFieldContext) => c.session.engine.listenPort || c.session.settings.peerPort,
+  'dht-enabled': (c: SessionFieldContext) => c.session.engine.settings.dhtEnabled,
+  'lpd-enabled': (c: SessionFieldContext) => c.session.engine.settings.lsdEnabled,
+  'utp-enabled': (c: SessionFieldContext) => c.session.engine.settings.enableUtp,
+  'pex-enabled': (c: SessionFieldContext) => c.session.engine.settings.pexEnabled,
+  'port-forwarding-enabled': (c: SessionFieldContext) => c.session.engine.settings.portForwarding,
+} satisfies Record<string, Getter>);
+
 export const SESSION_FIELD_BY_SNAKE = new Map<string, [string, Getter]>();
 for (const [legacy, get] of Object.entries(SESSION_FIELDS)) SESSION_FIELD_BY_SNAKE.set(snake(legacy) === 'cache_size_mb' ? 'cache_size_mib' : snake(legacy), [legacy, get]);
 

@@ -87,6 +87,8 @@ class Entry implements SessionTorrent {
 export class Session implements SessionApi {
   readonly engine: ClientEngine;
   private settingsValue: SessionSettings;
+  /** settings.json keys that are not session settings, written back unchanged (see openSession). */
+  foreignSettings: Record<string, unknown> = {};
   private readonly entries = new Map<number, Entry>();
   private readonly byHash = new Map<string, Entry>();
   /** Entries in a running state (sampled each SAMPLE_INTERVAL_MS). */
@@ -141,15 +143,21 @@ export class Session implements SessionApi {
     const warn = (m: string): void => opts.onWarning?.(m);
     const settingsFile = new GenerationalFile(files, path.join(opts.configDir, 'settings.json'), warn);
     const sessionFile = new GenerationalFile(files, path.join(opts.configDir, 'session.json'), warn);
+    // Keys of settings.json that are not session settings (the daemon's rpc-*, watch-dir, a later version's) are
+    // kept as they are and written back with every save.
+    let foreign: Record<string, unknown> = {};
     const fromFile = await settingsFile.load((json) => {
       if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
-      return checkSettingsPatch(json as Record<string, unknown>, settingsFile.path, true);
+      const raw = json as Record<string, unknown>;
+      foreign = Object.fromEntries(Object.entries(raw).filter(([k]) => !(k in DEFAULT_SESSION_SETTINGS)));
+      return checkSettingsPatch(raw, settingsFile.path, true);
     });
     const defaults = checkSettingsPatch({ ...(opts.defaults ?? {}) }, 'defaults');
     const settings: SessionSettings = { ...DEFAULT_SESSION_SETTINGS, extra: {}, ...defaults, ...fromFile };
     if (settings.downloadDir === '') settings.downloadDir = path.join(opts.configDir, 'downloads');
     const data = await sessionFile.load(parseSessionFile);
     const s = new Session(opts, files, opts.fs ?? new NodeSessionFs(), clock, settingsFile, sessionFile, settings, data);
+    s.foreignSettings = foreign;
     s.allTime.sessionCount++;
     try {
       await s.restore(data?.torrents ?? []);
@@ -853,7 +861,7 @@ export class Session implements SessionApi {
   }
 
   private saveSettings(): Promise<void> {
-    return this.settingsFile.save(new TextEncoder().encode(JSON.stringify(this.settingsValue, null, 2)));
+    return this.settingsFile.save(new TextEncoder().encode(JSON.stringify({ ...this.foreignSettings, ...this.settingsValue }, null, 2)));
   }
 
   private torrentFile(hex: string): string {

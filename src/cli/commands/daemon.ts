@@ -6,7 +6,7 @@
  */
 import { mkdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { BtError, createRpcHandler, isBtError, openSession, parseTorrent, startRpcServer } from '../../index.js';
+import { BtError, StreamManager, createRpcHandler, createStreamHandler, isBtError, openSession, parseTorrent, startRpcServer } from '../../index.js';
 import type { OpenSessionOptions, RpcHandler, RpcHandlerOptions, RpcServer, RpcServerOptions, SessionApi } from '../../index.js';
 import { daemonKeys, readSettingsJson, resolveAuth, resolveDaemonConfig, restoreDaemonKeys } from '../daemon-config.js';
 import type { DaemonConfig, DaemonOpts } from '../daemon-config.js';
@@ -65,7 +65,7 @@ export function startLine(cfg: DaemonConfig, server: { host: string; port: numbe
     ? `web UI ${url(server.host, server.port, '/transmission/web/')} (${cfg.webUiDir})`
     : 'no web UI (apt install transmission-common, or --web-ui DIR)';
   const watch = cfg.watchDir ? `, watching ${cfg.watchDir}` : '';
-  return `torrentkit daemon: RPC on ${url(server.host, server.port, '/transmission/rpc')}, ${web}, config ${cfg.configDir}${watch}`;
+  return `torrentkit daemon: RPC on ${url(server.host, server.port, '/transmission/rpc')}, ${web}, streams ${url(server.host, server.port, '/stream/')}, config ${cfg.configDir}${watch}`;
 }
 
 /** What runDaemon builds on (tests replace them). */
@@ -177,6 +177,8 @@ export async function runDaemon(opts: DaemonOpts, over: Partial<DaemonDeps> = {}
       host: cfg.host,
       port: cfg.port,
       handler,
+      // Every torrent's files, streamed with Range while they download (issue 16): /stream/<info-hash>/<file-index>.
+      routes: [createStreamHandler(session.engine, new StreamManager(), { prefix: '/stream' })],
       ...(cfg.webUiDir !== undefined ? { webUiDir: cfg.webUiDir } : {}),
       ...(auth ? { auth } : {}),
       ...(cfg.hostWhitelist ? { hostWhitelist: cfg.hostWhitelist } : {}),

@@ -110,7 +110,7 @@ test('daemon web UI lookup: $TRANSMISSION_WEB_HOME, then the Debian places, the 
   assert.equal(findWebUi(c, () => false), undefined);
   const cfg = resolveDaemonConfig({}, {}, { TRANSMISSION_WEB_HOME: '/mine' }, { home, exists: (p) => p === '/mine/index.html' });
   assert.equal(cfg.webUiDir, '/mine');
-  assert.match(startLine(cfg, { host: '127.0.0.1', port: 9091 }), /^torrentkit daemon: RPC on http:\/\/127\.0\.0\.1:9091\/transmission\/rpc, web UI http:\/\/127\.0\.0\.1:9091\/transmission\/web\/ \(\/mine\), config /);
+  assert.match(startLine(cfg, { host: '127.0.0.1', port: 9091 }), /^torrentkit daemon: RPC on http:\/\/127\.0\.0\.1:9091\/transmission\/rpc, web UI http:\/\/127\.0\.0\.1:9091\/transmission\/web\/ \(\/mine\), streams http:\/\/127\.0\.0\.1:9091\/stream\/, config /);
   const none = resolveDaemonConfig({}, {}, {}, noWebUi);
   assert.match(startLine(none, { host: '::1', port: 9091 }), /http:\/\/\[::1\]:9091\/transmission\/rpc, no web UI \(apt install transmission-common, or --web-ui DIR\)/);
 });
