@@ -99,6 +99,8 @@ export interface BuildV2File {
   piecesRoot?: Uint8Array;
   /** Its piece layer (files longer than one piece). */
   pieceLayer?: Uint8Array;
+  /** BEP 47 attributes ('x': executable), written in the file tree and the hybrid's v1 list. */
+  attr?: string;
 }
 
 export interface BuildTorrentV2Options extends Omit<BuildTorrentOptions, 'files' | 'length' | 'pieceHashes'> {
@@ -134,11 +136,15 @@ export function sortV2Files<T extends { path: string[] }>(files: readonly T[]): 
  * The v1 file list of a hybrid torrent (libtorrent 2.0's layout): each file, then, when its end is not on a piece
  * boundary, a pad file (`attr: 'p'`, path `.pad/<size>`) up to the next one. A single file needs none.
  */
-export function hybridV1Files(files: readonly { path: string[]; length: number }[], pieceLength: number, singleFile: boolean): { path: string[]; length: number; pad?: boolean }[] {
+export function hybridV1Files(
+  files: readonly { path: string[]; length: number; attr?: string }[],
+  pieceLength: number,
+  singleFile: boolean,
+): { path: string[]; length: number; pad?: boolean; attr?: string }[] {
   if (singleFile) return files.map((f) => ({ path: f.path, length: f.length }));
-  const out: { path: string[]; length: number; pad?: boolean }[] = [];
+  const out: { path: string[]; length: number; pad?: boolean; attr?: string }[] = [];
   for (const f of files) {
-    out.push({ path: f.path, length: f.length });
+    out.push({ path: f.path, length: f.length, ...(f.attr !== undefined && f.attr.length > 0 ? { attr: f.attr } : {}) });
     const rem = f.length % pieceLength;
     if (rem !== 0) out.push({ path: ['.pad', String(pieceLength - rem)], length: pieceLength - rem, pad: true });
   }
@@ -168,6 +174,7 @@ export function buildTorrentV2(opts: BuildTorrentV2Options): Uint8Array {
     if (f.path.length === 0) bad(`${field}.path`, 'empty path');
     f.path.forEach((c) => assertSafePathComponent(c, `${field}.path`));
     const entry: Record<string, BEncodable> = { length };
+    if (f.attr !== undefined && f.attr.length > 0) entry['attr'] = f.attr;
     if (length > 0) {
       if (f.piecesRoot?.length !== 32) bad(`${field}.piecesRoot`, 'a non-empty file needs its 32-byte pieces root');
       entry['pieces root'] = f.piecesRoot;
@@ -193,7 +200,7 @@ export function buildTorrentV2(opts: BuildTorrentV2Options): Uint8Array {
     if (opts.pieceHashes?.length !== want) bad('pieceHashes', `has ${opts.pieceHashes?.length ?? 0} bytes, expected ${want}`);
     info['pieces'] = opts.pieceHashes;
     if (opts.singleFile) info['length'] = total;
-    else info['files'] = v1.map((f) => (f.pad === true ? { attr: 'p', length: f.length, path: f.path } : { length: f.length, path: f.path }));
+    else info['files'] = v1.map((f) => (f.pad === true ? { attr: 'p', length: f.length, path: f.path } : { attr: f.attr, length: f.length, path: f.path }));
   }
   if (opts.private) info['private'] = 1;
   const tiers = (opts.trackers ?? []).map((t) => t.filter((u) => u.length > 0)).filter((t) => t.length > 0);
