@@ -59,16 +59,21 @@ export function merkleRoot(hashes: Uint8Array, padHeight = 0, width?: number): U
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`merkleRoot: ${hashes.length} bytes is not a positive number of hashes`);
   const w = width ?? nextPow2(count);
   if (!isPow2(w) || w < count) throw new RangeError(`merkleRoot: width ${w} is not a power of two ≥ ${count}`);
-  let layer: Uint8Array[] = new Array<Uint8Array>(count);
-  for (let i = 0; i < count; i++) layer[i] = hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+  // One flat buffer per layer: a pair is a 64-byte window hashed in place (no per-node arrays or copies).
+  let layer = hashes;
+  let n = count;
   let height = padHeight;
-  for (let n = w; n > 1; n /= 2) {
-    const next: Uint8Array[] = new Array<Uint8Array>(Math.ceil(layer.length / 2));
-    for (let i = 0; i < layer.length; i += 2) next[i / 2] = hashPair(layer[i]!, i + 1 < layer.length ? layer[i + 1]! : padHash(height));
+  for (let w2 = w; w2 > 1; w2 /= 2) {
+    const m = Math.ceil(n / 2);
+    const next = new Uint8Array(m * HASH_SIZE);
+    const full = Math.floor(n / 2);
+    for (let i = 0; i < full; i++) next.set(createHash('sha256').update(layer.subarray(i * 64, i * 64 + 64)).digest(), i * HASH_SIZE);
+    if (n % 2 === 1) next.set(hashPair(layer.subarray((n - 1) * HASH_SIZE, n * HASH_SIZE), padHash(height)), full * HASH_SIZE);
     layer = next;
+    n = m;
     height++;
   }
-  return layer[0]!.slice();
+  return layer.slice(0, HASH_SIZE);
 }
 
 /** SHA-256 of each 16 KiB block of `data` (the last may be short), concatenated. Empty data has no leaves. */
