@@ -219,7 +219,7 @@ function decodeWhole(buf: Uint8Array, opts: DecodeOptions | undefined, captureIn
   if (buf.length === 0) fail('empty input', 0);
   if (opts?.maxTokens !== undefined) checkTokens(buf, opts.maxTokens);
   const r = decodeValue(buf, 0, buf.length, maxDepth, false, captureInfo);
-  if (r.end !== buf.length) fail(`${buf.length - r.end} trailing byte(s)`, r.end);
+  if (r.end !== buf.length && opts?.allowTrailing !== true) fail(`${buf.length - r.end} trailing byte(s)`, r.end);
   return r;
 }
 

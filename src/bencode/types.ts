@@ -34,6 +34,11 @@ export interface DecodeOptions {
    * Default: unlimited.
    */
   maxTokens?: number;
+  /**
+   * bdecode / bdecodeTorrent: accept (and ignore) bytes after the one top-level value, as libtorrent does for
+   * .torrent files found in the wild. Default false: trailing bytes are an error.
+   */
+  allowTrailing?: boolean;
 }
 
 /** True for a decoded dictionary (any non-array, non-byte-string object). */

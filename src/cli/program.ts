@@ -79,6 +79,8 @@ export function program(done: (code: number) => void): Command {
     .addOption(new Option('--piece-length <n>', 'piece length in bytes (default: automatic)').argParser(parsePositiveInt))
     .option('--private', 'set the private flag')
     .option('--comment <text>', 'comment')
+    .option('--v2', 'a BitTorrent v2 (BEP 52) torrent only: SHA-256 merkle trees, no v1 piece hashes')
+    .option('--hybrid', 'a v1 + v2 hybrid torrent (BEP 52), as libtorrent 2.0 makes by default')
     .action(async (path: string, o) => {
       done(await runCreate(path, o));
     });

@@ -219,6 +219,10 @@ export class ClientEngine extends TypedEmitter<EngineEvents> {
     if (typeof source === 'string') src = parseMagnet(source);
     else if (source instanceof Uint8Array) src = parseTorrent(source);
     else src = source;
+    // BEP 52 downloads (merkle piece checks, hash requests) are not built yet: see src/metainfo/NOTES-v2.md.
+    if ((src as Metainfo).version === 2 || (src as MagnetLink).v2Only === true) {
+      throw new BtError('ERR_UNSUPPORTED', 'downloading v2-only torrents is not supported yet (a hybrid torrent downloads as v1)', { op: 'start' });
+    }
     let peers = extraPeers ?? [];
     let trackers = torrentOpts.trackers;
     let selectOnly = torrentOpts.selectOnly;

@@ -14,16 +14,25 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
 }
 
+/**
+ * The info-hash lines: v1 `info-hash: <sha1>`; hybrid adds `info-hash v2: <sha256>` and `version: hybrid`;
+ * v2-only shows `info-hash v2: <sha256>`, then its 20-byte swarm id (the truncated v2 hash) and `version: 2`.
+ */
+export function describeHashes(x: Pick<Metainfo, 'infoHashHex' | 'infoHashV2Hex' | 'version'>): string[] {
+  if (x.version === 1 || x.infoHashV2Hex === undefined) return [`info-hash: ${x.infoHashHex}`];
+  if (x.version === 'hybrid') return [`info-hash: ${x.infoHashHex}`, `info-hash v2: ${x.infoHashV2Hex}`, 'version: hybrid (v1 + v2)'];
+  return [`info-hash v2: ${x.infoHashV2Hex}`, `info-hash: ${x.infoHashHex} (v2, truncated)`, 'version: 2 (v2 only)'];
+}
+
 /** Plain lines describing a torrent (no trailing newlines). */
 export function describeTorrent(meta: Metainfo): string[] {
   const i = meta.info;
-  const lines = [
-    `name: ${i.name}`,
-    `info-hash: ${meta.infoHashHex}`,
+  const lines = [`name: ${i.name}`, ...describeHashes(meta)];
+  lines.push(
     `size: ${formatBytes(i.totalLength)} (${i.totalLength} bytes) in ${i.files.length} file(s)`,
     `pieces: ${i.pieceCount} x ${formatBytes(i.pieceLength)}`,
     `private: ${i.private ? 'yes' : 'no'}`,
-  ];
+  );
   if (meta.comment !== undefined) lines.push(`comment: ${meta.comment}`);
   if (meta.createdBy !== undefined) lines.push(`created by: ${meta.createdBy}`);
   if (meta.creationDate !== undefined) {

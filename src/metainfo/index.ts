@@ -3,8 +3,8 @@ export type { Metainfo, MagnetLink, TorrentInfo, TorrentFile, DhtNodeAddr } from
 export { pieceSize, pieceHash } from './types.js';
 export { parseTorrent, MAX_PIECE_LENGTH, MAX_TORRENT_BYTES, MAX_TORRENT_VALUES, MAX_PATH_BYTES, MAX_TRACKERS, MAX_WEB_SEEDS } from './parse-torrent.js';
 export { parseMagnet, formatMagnet } from './magnet.js';
-export { buildTorrent, autoPieceLength } from './build-torrent.js';
-export type { BuildTorrentOptions } from './build-torrent.js';
+export { buildTorrent, autoPieceLength, buildTorrentV2, sortV2Files, hybridV1Files } from './build-torrent.js';
+export type { BuildTorrentOptions, BuildTorrentV2Options, BuildV2File } from './build-torrent.js';
 export { sha1, infoHashOf, parseInfoHash, infoHashToHex, base32Encode, base32Decode } from './info-hash.js';
 export { isSafePathComponent, assertSafePathComponent, unsafeComponentReason } from './safe-path.js';
 export { fileIndexAt, fileSlices, pieceFileSlices, filePieceRange } from './layout.js';
@@ -21,3 +21,22 @@ export {
   metadataPieceLength,
 } from './metadata-assembler.js';
 export type { MetadataAssemblerOptions, MetadataDataResult, ExpiredRequest } from './metadata-assembler.js';
+export type { MetaVersion } from './types.js';
+export {
+  MERKLE_BLOCK_SIZE,
+  HASH_SIZE,
+  sha256,
+  hashPair,
+  padHash,
+  merkleRoot,
+  leafHashes,
+  pieceHashV2,
+  fileMerkle,
+  rootFromPieceLayer,
+  pieceLayerProblem,
+  verifyPieceV2,
+  filePieceCount,
+  nextPow2,
+  isPow2,
+} from './merkle.js';
+export { MAX_V2_PIECES } from './parse-v2.js';

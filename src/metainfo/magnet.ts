@@ -1,9 +1,10 @@
 /**
- * BEP 9 magnet links: `magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=..&tr=..&x.pe=host:port&ws=..`.
+ * BEP 9 magnet links: `magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=..&tr=..&x.pe=host:port&ws=..`; BEP 52
+ * `xt=urn:btmh:1220<64 hex>` (a SHA-256 multihash: the v2 info-hash), alone or beside a btih.
  * Repeated and indexed (`tr.1=`) parameters are accepted; unknown parameters are ignored.
  */
 import { BtError } from '../core/index.js';
-import { parseHostPort, toHex } from '../util/index.js';
+import { fromHex, parseHostPort, toHex } from '../util/index.js';
 import { parseInfoHash } from './info-hash.js';
 import type { MagnetLink, Metainfo } from './types.js';
 
@@ -34,7 +35,7 @@ export function parseMagnet(uri: string): MagnetLink {
   if (!/^magnet:\?/i.test(s)) bad('URI must start with "magnet:?"');
   const query = s.slice(s.indexOf('?') + 1).split('#')[0]!;
   let infoHash: Uint8Array | undefined;
-  let sawV2 = false;
+  let infoHashV2: Uint8Array | undefined;
   let displayName: string | undefined;
   const trackers: string[] = [];
   const peers: string[] = [];
@@ -56,7 +57,10 @@ export function parseMagnet(uri: string): MagnetLink {
         const m = /^urn:btih:(.*)$/i.exec(v);
         if (m) {
           if (infoHash === undefined) infoHash = parseInfoHash(m[1]!, 'xt');
-        } else if (/^urn:btmh:/i.test(v)) sawV2 = true;
+        } else {
+          const mh = /^urn:btmh:(.*)$/i.exec(v);
+          if (mh && infoHashV2 === undefined) infoHashV2 = parseBtmh(mh[1]!);
+        }
         break;
       }
       case 'dn':
@@ -86,12 +90,30 @@ export function parseMagnet(uri: string): MagnetLink {
         break;
     }
   }
-  if (infoHash === undefined) {
-    if (sawV2) bad('v2-only magnet links (urn:btmh) are not supported', 'xt');
-    bad('missing xt=urn:btih:<info-hash>', 'xt');
-  }
+  if (infoHash === undefined && infoHashV2 === undefined) bad('missing xt=urn:btih:<info-hash> or xt=urn:btmh:1220<v2 info-hash>', 'xt');
   const selectOnly = selectOnlyRanges && expandSelectOnly(selectOnlyRanges);
-  return { infoHash, infoHashHex: toHex(infoHash), displayName, trackers, peers, webSeeds, ...(selectOnly ? { selectOnly } : {}) };
+  // A btmh-only link names its swarm by the v2 info-hash truncated to 20 bytes (BEP 52).
+  const id = infoHash ?? infoHashV2!.slice(0, 20);
+  return {
+    infoHash: id,
+    infoHashHex: toHex(id),
+    ...(infoHashV2 !== undefined ? { infoHashV2, infoHashV2Hex: toHex(infoHashV2) } : {}),
+    ...(infoHash === undefined ? { v2Only: true } : {}),
+    displayName,
+    trackers,
+    peers,
+    webSeeds,
+    ...(selectOnly ? { selectOnly } : {}),
+  };
+}
+
+/** A btmh value: the multihash of a SHA-256 (code 0x12, length 0x20) in hex. Throws ERR_MAGNET otherwise. */
+function parseBtmh(v: string): Uint8Array {
+  if (!/^1220[0-9a-fA-F]{64}$/.test(v)) {
+    const shown = v.length > 80 ? `${v.slice(0, 80)}…` : v;
+    bad(`xt: urn:btmh must be 1220 followed by 64 hex digits (a SHA-256 multihash), got ${JSON.stringify(shown)}`, 'xt');
+  }
+  return fromHex(v.slice(4));
 }
 
 /**
@@ -138,10 +160,16 @@ function isMetainfo(x: MagnetLink | Metainfo): x is Metainfo {
   return (x as Metainfo).info !== undefined;
 }
 
-/** Format a magnet link (hex btih, dn, tr..., x.pe..., ws...); parseMagnet(formatMagnet(m)) round-trips. */
+/**
+ * Format a magnet link (hex btih and/or btmh, dn, tr..., x.pe..., ws...); parseMagnet(formatMagnet(m))
+ * round-trips. A v2-only torrent (or btmh-only link) gets no btih: its 20-byte id is not a SHA-1.
+ */
 export function formatMagnet(x: MagnetLink | Metainfo): string {
   const enc = encodeURIComponent;
-  const parts = [`xt=urn:btih:${toHex(x.infoHash)}`];
+  const v2Only = isMetainfo(x) ? x.version === 2 : x.v2Only === true;
+  const parts: string[] = [];
+  if (!v2Only) parts.push(`xt=urn:btih:${toHex(x.infoHash)}`);
+  if (x.infoHashV2 !== undefined) parts.push(`xt=urn:btmh:1220${toHex(x.infoHashV2)}`);
   if (isMetainfo(x)) {
     parts.push(`dn=${enc(x.info.name)}`);
     const seen = new Set<string>();

@@ -1,7 +1,7 @@
 /**
  * BEP 3 .torrent parsing (v1 single- and multi-file), with BEP 12 announce-list, BEP 5 nodes,
- * BEP 19 url-list and BEP 27 private flag. Hybrid (BEP 52 v1+v2) torrents parse as v1; v2-only are refused.
- * Every validation failure is a BtError naming the failing field.
+ * BEP 19 url-list and BEP 27 private flag; BEP 52 v2-only and hybrid (v1+v2) torrents (parse-v2.ts: the file
+ * tree, piece layers, the hybrid consistency check). Every validation failure is a BtError naming the failing field.
  */
 import { BtError } from '../core/index.js';
 import { toHex } from '../util/index.js';
@@ -9,7 +9,9 @@ import { bdecode, bdecodeTorrent, getBytes, getDict, getInt, getList, isBytes, i
 import type { BDict, BValue } from '../bencode/index.js';
 import { assertSafePathComponent, isSafePathComponent } from './safe-path.js';
 import { infoHashOf } from './info-hash.js';
-import type { DhtNodeAddr, Metainfo, TorrentFile, TorrentInfo } from './types.js';
+import { sha256 } from './merkle.js';
+import { checkHybrid, checkV2PieceLength, parseFileTree, parsePieceLayers, v2Layout } from './parse-v2.js';
+import type { DhtNodeAddr, Metainfo, MetaVersion, TorrentFile, TorrentInfo } from './types.js';
 
 /** Largest accepted piece length (128 MiB). */
 export const MAX_PIECE_LENGTH = 128 * 1024 * 1024;
@@ -41,6 +43,8 @@ function pickUtf8(d: BDict, key: string, field: string): [string, string] | unde
 export const MAX_TORRENT_BYTES = 16 * 1024 * 1024;
 export const MAX_TORRENT_VALUES = 2_000_000;
 const TORRENT_DECODE_LIMITS = { maxLength: MAX_TORRENT_BYTES, maxTokens: MAX_TORRENT_VALUES };
+/** A .torrent file may have bytes after its top-level dictionary (libtorrent ignores them too). */
+const FILE_DECODE_LIMITS = { ...TORRENT_DECODE_LIMITS, allowTrailing: true };
 
 /** Linux's PATH_MAX: no file of a torrent can be written under a longer path, so none may be described. */
 export const MAX_PATH_BYTES = 4096;
@@ -122,17 +126,23 @@ function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: n
     const entry = list[i]!;
     // Field names are built only on failure: this loop runs once per file (100k+ in big torrents).
     if (!isDict(entry)) bad(`info.files[${i}]`, 'expected a dictionary');
-    const len = has(entry, 'length') ? entry['length'] : undefined;
+    const attr = has(entry, 'attr') ? entry['attr'] : undefined;
+    const isPad = attr !== undefined && isBytes(attr) && attr.includes(0x70 /* 'p' */);
+    let len = has(entry, 'length') ? entry['length'] : undefined;
+    // A symlink (attr 'l') may come without a length (libtorrent loads it as an empty file).
+    if (len === undefined && attr !== undefined && isBytes(attr) && attr.includes(0x6c /* 'l' */)) len = 0;
     if (typeof len !== 'number' || len < 0) {
       checkLength(getInt(entry, 'length', `info.files[${i}].length`, 'ERR_METAINFO'), `info.files[${i}].length`);
     }
     const length = len as number;
-    const [comps, fromUtf8] = pickPath(entry, i);
+    // A pad file without a path (seen in the wild) is named as libtorrent names pad files.
+    const noPath = isPad && !has(entry, 'path') && !has(entry, 'path.utf-8');
+    const [comps, fromUtf8] = noPath ? [['.pad', String(length)], false] : pickPath(entry, i);
     if (comps.length === 0) bad(pathField(i, fromUtf8), 'empty path');
     for (const c of comps) if (!isSafePathComponent(c)) assertSafePathComponent(c, pathField(i, fromUtf8));
-    // BEP 47 padding files (attr contains 'p') may share a path: libtorrent names them `.pad/<size>`.
-    const attr = has(entry, 'attr') ? entry['attr'] : undefined;
-    if (attr !== undefined && isBytes(attr) && attr.includes(0x70 /* 'p' */)) {
+    // BEP 47 padding files (attr contains 'p') may share a path: libtorrent names them `.pad/<size>`. BitComet's
+    // older convention, a file named `_____padding_file_…` without attr, is padding too (as libtorrent reads it).
+    if (isPad || comps[comps.length - 1]!.startsWith('_____padding_file_')) {
       comps.unshift(name);
       files.push({ path: comps, length, offset: total, pad: true });
       total += length;
@@ -158,10 +168,16 @@ function parseFiles(info: BDict, name: string): { files: TorrentFile[]; total: n
   return { files, total, singleFile: false };
 }
 
+/** `meta version`: absent or 1 is v1; 2 is BEP 52; anything else is refused. */
+function metaVersion(info: BDict): 1 | 2 {
+  const v = getInt(info, 'meta version', 'info.meta version', 'ERR_METAINFO');
+  if (v === undefined || v === 1) return 1;
+  if (v === 2) return 2;
+  bad('info.meta version', `unsupported version ${v} (1 and 2 are known)`);
+}
+
 function parseInfo(info: BDict): TorrentInfo {
-  if (!has(info, 'pieces') && getInt(info, 'meta version', 'info.meta version', 'ERR_METAINFO') === 2) {
-    throw new BtError('ERR_METAINFO', 'v2-only torrents are not supported', { op: 'validate', field: 'info.pieces' });
-  }
+  const meta = metaVersion(info);
   const picked = pickUtf8(info, 'name', 'info.name');
   if (picked === undefined) bad('info.name', 'missing');
   const [name, nameField] = picked;
@@ -170,6 +186,21 @@ function parseInfo(info: BDict): TorrentInfo {
   const pieceLength = getInt(info, 'piece length', 'info.piece length', 'ERR_METAINFO');
   if (pieceLength === undefined) bad('info.piece length', 'missing');
   if (pieceLength <= 0 || pieceLength > MAX_PIECE_LENGTH) bad('info.piece length', `must be in 1..${MAX_PIECE_LENGTH}, got ${pieceLength}`);
+
+  const priv = has(info, 'private') && info['private'] === 1;
+  const hasV1 = has(info, 'pieces');
+  let v2: ReturnType<typeof parseFileTree> | undefined;
+  let layout: ReturnType<typeof v2Layout> | undefined;
+  if (meta === 2) {
+    checkV2PieceLength(pieceLength);
+    v2 = parseFileTree(has(info, 'file tree') ? info['file tree'] : undefined);
+    layout = v2Layout(v2, name, pieceLength);
+    if (!hasV1) {
+      if (has(info, 'files') || has(info, 'length')) bad('info.pieces', 'missing (the info has a v1 file list but no v1 piece hashes)');
+      const pieceCount = Math.ceil(layout.total / pieceLength);
+      return { name, pieceLength, pieces: new Uint8Array(0), pieceCount, files: layout.files, totalLength: layout.total, private: priv, singleFile: layout.singleFile, version: 2 };
+    }
+  }
 
   const pieces = getBytes(info, 'pieces', 'info.pieces', 'ERR_METAINFO');
   if (pieces === undefined) bad('info.pieces', 'missing');
@@ -180,8 +211,23 @@ function parseInfo(info: BDict): TorrentInfo {
   const want = Math.ceil(total / pieceLength);
   if (pieceCount !== want) bad('info.pieces', `has ${pieceCount} hashes, expected ${want} for ${total} bytes at piece length ${pieceLength}`);
 
-  const priv = has(info, 'private') && info['private'] === 1;
-  return { name, pieceLength, pieces, pieceCount, files, totalLength: total, private: priv, singleFile };
+  const version: MetaVersion = v2 === undefined ? 1 : 'hybrid';
+  if (v2 !== undefined && layout !== undefined) checkHybrid(files, singleFile, v2, layout.files, layout.total, pieceLength);
+  const out: TorrentInfo = { name, pieceLength, pieces, pieceCount, files, totalLength: total, private: priv, singleFile };
+  if (version !== 1) out.version = version;
+  return out;
+}
+
+/** The version fields of a Metainfo from its info and info bytes. */
+function versionFields(info: TorrentInfo, infoBytes: Uint8Array): Pick<Metainfo, 'infoHash' | 'infoHashHex' | 'version' | 'infoHashV2' | 'infoHashV2Hex'> {
+  const version = info.version ?? 1;
+  if (version === 1) {
+    const infoHash = infoHashOf(infoBytes);
+    return { infoHash, infoHashHex: toHex(infoHash), version };
+  }
+  const v2 = sha256(infoBytes);
+  const infoHash = version === 2 ? v2.slice(0, 20) : infoHashOf(infoBytes);
+  return { infoHash, infoHashHex: toHex(infoHash), version, infoHashV2: v2, infoHashV2Hex: toHex(v2) };
 }
 
 function str(v: BValue | undefined): string | undefined {
@@ -258,11 +304,12 @@ function parseUrlList(v: BValue | undefined): { urls: string[]; ignored: number 
  * ERR_METAINFO / ERR_UNSAFE_PATH (with `field`) for invalid content.
  */
 export function parseTorrent(bytes: Uint8Array): Metainfo {
-  const { value: top, infoBytes } = bdecodeTorrent(bytes, TORRENT_DECODE_LIMITS);
+  const { value: top, infoBytes } = bdecodeTorrent(bytes, FILE_DECODE_LIMITS);
   const infoDict = getDict(top, 'info', 'info', 'ERR_METAINFO');
   if (infoDict === undefined || infoBytes === undefined) bad('info', 'missing');
   const info = parseInfo(infoDict);
-  const infoHash = infoHashOf(infoBytes);
+  const hashes = versionFields(info, infoBytes);
+  const pieceLayers = hashes.version === 1 ? undefined : parsePieceLayers(field(top, 'piece layers'), info.files, info.pieceLength);
 
   const announce = str(field(top, 'announce'));
   const tiers = parseAnnounceList(field(top, 'announce-list'));
@@ -278,8 +325,8 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   const cd = field(top, 'creation date');
 
   return {
-    infoHash,
-    infoHashHex: toHex(infoHash),
+    ...hashes,
+    ...(pieceLayers !== undefined ? { pieceLayers } : {}),
     infoBytes,
     info,
     announce,
@@ -298,8 +345,13 @@ export interface MetainfoFromInfoOptions {
   trackers?: readonly string[];
   /** Web seeds (BEP 19; a magnet link's `ws` values). */
   urlList?: readonly string[];
-  /** When given, the SHA-1 of infoBytes must equal it (BtError ERR_HASH otherwise). */
+  /**
+   * When given, the info-hash of infoBytes must equal it (BtError ERR_HASH otherwise): the SHA-1 for a v1 or
+   * hybrid info dictionary, the truncated SHA-256 for a v2-only one.
+   */
   infoHash?: Uint8Array;
+  /** When given, the SHA-256 of infoBytes (the v2 info-hash) must equal it (BtError ERR_HASH otherwise). */
+  infoHashV2?: Uint8Array;
 }
 
 /**
@@ -309,14 +361,18 @@ export interface MetainfoFromInfoOptions {
  * `infoHash` is given and does not match.
  */
 export function metainfoFromInfoBytes(infoBytes: Uint8Array, opts: MetainfoFromInfoOptions = {}): Metainfo {
-  const infoHash = infoHashOf(infoBytes);
-  if (opts.infoHash !== undefined && toHex(opts.infoHash) !== toHex(infoHash)) {
-    throw new BtError('ERR_HASH', `info dictionary hashes to ${toHex(infoHash)}, expected ${toHex(opts.infoHash)}`, { op: 'hash', field: 'info' });
+  const sha1Hash = infoHashOf(infoBytes);
+  if (opts.infoHash !== undefined && toHex(opts.infoHash) !== toHex(sha1Hash) && toHex(opts.infoHash) !== toHex(sha256(infoBytes).subarray(0, 20))) {
+    throw new BtError('ERR_HASH', `info dictionary hashes to ${toHex(sha1Hash)}, expected ${toHex(opts.infoHash)}`, { op: 'hash', field: 'info' });
+  }
+  if (opts.infoHashV2 !== undefined && toHex(opts.infoHashV2) !== toHex(sha256(infoBytes))) {
+    throw new BtError('ERR_HASH', `info dictionary's v2 info-hash is ${toHex(sha256(infoBytes))}, expected ${toHex(opts.infoHashV2)}`, { op: 'hash', field: 'info' });
   }
   if (infoBytes.length === 0 || infoBytes[0] !== 0x64 /* 'd' */) bad('info', 'expected a dictionary');
   const infoDict = bdecode(infoBytes, TORRENT_DECODE_LIMITS);
   if (!isDict(infoDict)) bad('info', 'expected a dictionary');
   const info = parseInfo(infoDict);
+  const hashes = versionFields(info, infoBytes);
   const seen = new Set<string>();
   const announceList: string[][] = [];
   for (const t of opts.trackers ?? []) {
@@ -326,8 +382,8 @@ export function metainfoFromInfoBytes(infoBytes: Uint8Array, opts: MetainfoFromI
     announceList.push([s]);
   }
   return {
-    infoHash,
-    infoHashHex: toHex(infoHash),
+    ...hashes,
+    ...(hashes.version === 1 ? {} : { pieceLayers: new Map<string, Uint8Array>() }),
     infoBytes: infoBytes.slice(),
     info,
     announce: announceList[0]?.[0],

@@ -76,6 +76,8 @@ export interface ReservedFlags {
   fast?: boolean;
   /** BEP 5 DHT (port message): reserved[7] & 0x01. */
   dht?: boolean;
+  /** BEP 52 v2 upgrade (supports v2 / hash messages): reserved[7] & 0x10. */
+  v2?: boolean;
 }
 
 export function makeReserved(flags: ReservedFlags = {}): Uint8Array {
@@ -83,6 +85,7 @@ export function makeReserved(flags: ReservedFlags = {}): Uint8Array {
   if (flags.extended) r[5]! |= 0x10;
   if (flags.fast) r[7]! |= 0x04;
   if (flags.dht) r[7]! |= 0x01;
+  if (flags.v2) r[7]! |= 0x10;
   return r;
 }
 

@@ -1,4 +1,4 @@
-/** Peer wire codecs (BEP 3 handshake and messages, BEP 5 port, BEP 6 fast, BEP 10 extended): pure, no I/O. */
+/** Peer wire codecs (BEP 3 handshake and messages, BEP 5 port, BEP 6 fast, BEP 10 extended, BEP 52 hashes): pure, no I/O. */
 export { BLOCK_SIZE } from './types.js';
 export type { Handshake, Message, MessageType } from './types.js';
 export {
@@ -57,3 +57,15 @@ export {
   PEX_MIN_INTERVAL_MS,
 } from './ut-pex.js';
 export type { PexPeer, PexMessage, PexTrackerOptions, UtPexDecodeOptions } from './ut-pex.js';
+export {
+  HashMessageId,
+  MAX_HASH_REQUEST_LENGTH,
+  MAX_TREE_HEIGHT,
+  HASH_REQUEST_LENGTH,
+  encodeHashMessage,
+  decodeHashMessage,
+  isHashMessageId,
+  hashRequestProblem,
+  supportsV2,
+} from './hash-messages.js';
+export type { HashMessage, HashRequestFields } from './hash-messages.js';

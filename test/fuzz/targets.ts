@@ -15,7 +15,7 @@ import type { BEncodable } from '../../src/bencode/index.js';
 import { isBtError, NodeClock, SeededRandom } from '../../src/core/index.js';
 import { decodeKrpc, encodeError, encodeQuery, encodeResponse } from '../../src/dht/index.js';
 import { decodeLsdAnnounce, encodeLsdAnnounce } from '../../src/lsd/index.js';
-import { buildTorrent, formatMagnet, parseMagnet, parseTorrent } from '../../src/metainfo/index.js';
+import { buildTorrent, buildTorrentV2, formatMagnet, parseMagnet, parseTorrent } from '../../src/metainfo/index.js';
 import type { Metainfo, TorrentInfo } from '../../src/metainfo/index.js';
 import { DH_PRIVATE_KEY_BYTES, DhKeyPair, MSE_PREFER_RC4, MseInitiator, MseReceiver, SkeyIndex } from '../../src/mse/index.js';
 import type { DhKeyAgreement } from '../../src/mse/index.js';
@@ -37,6 +37,9 @@ import {
   encodeUtMetadata,
   encodeUtPex,
   FrameDecoder,
+  decodeHashMessage,
+  encodeHashMessage,
+  isHashMessageId,
 } from '../../src/wire/index.js';
 import type { Message } from '../../src/wire/index.js';
 import type { Family, Target } from './harness.js';
@@ -123,6 +126,7 @@ function torrentBytes(o: { name?: string; files?: { path: string[]; length: numb
 function roundTrip(m: Metainfo): void {
   const i = m.info;
   if (i.files.some((f) => f.pad)) return; // buildTorrent does not write BEP 47 attrs
+  if (m.version !== 1) return; // v2 and hybrid: parse-v2.test.ts checks buildTorrentV2 against the parser
   let built: Uint8Array;
   try {
     built = buildTorrent({
@@ -153,7 +157,10 @@ function roundTrip(m: Metainfo): void {
   if (i2.files.length !== i.files.length || i2.files.some((f, k) => f.length !== i.files[k]!.length || f.path.join('/') !== i.files[k]!.path.join('/'))) fail('round trip changed the files');
 }
 
+const V2_ROOT = u8(32, 5);
 const metainfoSamples = (): Uint8Array[] => [
+  buildTorrentV2({ name: 'v2', version: 2, singleFile: false, pieceLength: 16384, files: [{ path: ['a'], length: 10, piecesRoot: V2_ROOT }, { path: ['d', 'e'], length: 0 }] }),
+  buildTorrentV2({ name: 'h', version: 'hybrid', singleFile: false, pieceLength: 16384, pieceHashes: u8(40), files: [{ path: ['a'], length: 10, piecesRoot: V2_ROOT }, { path: ['b'], length: 20, piecesRoot: V2_ROOT }] }),
   buildTorrent({ name: 'single.bin', files: null, length: 100, pieceLength: 32, pieceHashes: u8(80), trackers: [['http://a/'], ['udp://b:1']], comment: 'x', creationDate: 1 }),
   buildTorrent({
     name: 'multi',
@@ -218,6 +225,11 @@ const metainfoTarget: Target = {
     { name: 'url-list entries (item 2)', n0: 300, make: (n) => torrentBytes({ urlList: Array.from({ length: n }, (_, i) => `http://w${i}.example/`) }) },
     { name: 'announce-list tiers', n0: 1000, make: (n) => torrentBytes({ tiers: Array.from({ length: n }, (_, i) => [`http://t${i}.example/a`]) }) },
     { name: 'long name', n0: 20000, make: (n) => torrentBytes({ name: 'x'.repeat(n) }) },
+    {
+      name: 'v2 file tree width',
+      n0: 500,
+      make: (n) => enc({ info: { 'file tree': Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, { '': { length: 1, 'pieces root': V2_ROOT } }])), 'meta version': 2, name: 'w', 'piece length': 16384 } }),
+    },
   ],
 };
 
@@ -328,6 +340,27 @@ const wireMessageTarget: Target = {
     { name: 'bitfield payload', n0: 1024, make: (n) => concat(Uint8Array.of(5), u8(n, 0xff)) },
     { name: 'piece block', n0: 2048, make: (n) => concat(Uint8Array.of(7), u8(8), u8(n)) },
   ],
+};
+
+const hashMessageTarget: Target = {
+  name: 'wire-hash-message',
+  entry: 'wire decodeHashMessage (BEP 52 hash request 21, hashes 22, hash reject 23)',
+  maxLen: 64 * 1024,
+  samples: () => {
+    const f = { piecesRoot: u8(32, 9), baseLayer: 1, index: 4, length: 4, proofLayers: 2 };
+    return [
+      encodeHashMessage({ type: 'hash-request', ...f }).subarray(4),
+      encodeHashMessage({ type: 'hash-reject', ...f }).subarray(4),
+      encodeHashMessage({ type: 'hashes', ...f, hashes: u8(6 * 32, 3) }).subarray(4),
+    ];
+  },
+  arbitrary: fc.tuple(fc.integer({ min: 21, max: 23 }), bytesArb(48), bytesArb(200)).map(([id, h, rest]) => concat(Uint8Array.of(id), h, rest)),
+  run(b) {
+    if (b.length === 0) return;
+    if (isHashMessageId(b[0]!)) decodeHashMessage(b[0]!, b.subarray(1));
+    else decodeMessage(b[0]!, b.subarray(1));
+  },
+  families: [{ name: 'hashes payload', n0: 2048, make: (n) => concat(Uint8Array.of(22), u8(32, 1), Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0), u8(n)) }],
 };
 
 const extendedTarget: Target = {
@@ -892,6 +925,7 @@ export const TARGETS: readonly Target[] = [
   bencodeTarget,
   metainfoTarget,
   magnetTarget,
+  hashMessageTarget,
   wireStreamTarget,
   wireMessageTarget,
   extendedTarget,

@@ -1,7 +1,7 @@
 /** `torrentkit create`: a .torrent from a file or directory. */
 import { writeFileSync } from 'node:fs';
 import { createTorrentFromPath, formatMagnet } from '../../index.js';
-import { EXIT } from '../exit.js';
+import { CliExit, EXIT } from '../exit.js';
 
 export interface CreateOpts {
   output?: string;
@@ -10,10 +10,16 @@ export interface CreateOpts {
   pieceLength?: number;
   private?: boolean;
   comment?: string;
+  /** BEP 52: v2 only. */
+  v2?: boolean;
+  /** BEP 52: v1 + v2 hybrid. */
+  hybrid?: boolean;
 }
 
 export async function runCreate(path: string, opts: CreateOpts, write: (text: string) => void = (text) => void process.stdout.write(text)): Promise<number> {
+  if (opts.v2 === true && opts.hybrid === true) throw new CliExit(EXIT.USAGE, '--v2 and --hybrid: choose one (a hybrid holds v2 already)');
   const { torrent, meta } = await createTorrentFromPath(path, {
+    version: opts.v2 === true ? 2 : opts.hybrid === true ? 'hybrid' : 1,
     pieceLength: opts.pieceLength,
     trackers: opts.tracker.map((t) => [t]),
     urlList: opts.webSeed,
@@ -24,6 +30,7 @@ export async function runCreate(path: string, opts: CreateOpts, write: (text: st
   });
   const out = opts.output ?? `${meta.info.name}.torrent`;
   writeFileSync(out, torrent);
-  write(`${out}\ninfo-hash ${meta.infoHashHex}\n${formatMagnet(meta)}\n`);
+  const v2 = meta.infoHashV2Hex !== undefined ? `info-hash-v2 ${meta.infoHashV2Hex}\n` : '';
+  write(meta.version === 2 ? `${out}\n${v2}${formatMagnet(meta)}\n` : `${out}\ninfo-hash ${meta.infoHashHex}\n${v2}${formatMagnet(meta)}\n`);
   return EXIT.OK;
 }

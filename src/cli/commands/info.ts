@@ -8,10 +8,11 @@ export function runInfo(source: string, opts: { json?: boolean }, write: (text: 
   if (source.startsWith('magnet:')) {
     const m = parseMagnetOrExit(source);
     if (opts.json) {
-      write(`${JSON.stringify({ infoHash: m.infoHashHex, name: m.displayName, trackers: m.trackers, peers: m.peers, webSeeds: m.webSeeds })}\n`);
+      write(`${JSON.stringify({ infoHash: m.v2Only === true ? undefined : m.infoHashHex, infoHashV2: m.infoHashV2Hex, name: m.displayName, trackers: m.trackers, peers: m.peers, webSeeds: m.webSeeds })}\n`);
     } else {
+      const hashes = [...(m.v2Only === true ? [] : [`info-hash: ${m.infoHashHex}`]), ...(m.infoHashV2Hex !== undefined ? [`info-hash v2: ${m.infoHashV2Hex}`] : [])];
       write(
-        [`info-hash: ${m.infoHashHex}`, `name: ${m.displayName ?? '(none)'}`, ...m.trackers.map((t) => `tracker: ${t}`), ...m.peers.map((p) => `peer: ${p}`), ...m.webSeeds.map((w) => `web seed: ${w}`)].map(textSafe).join('\n') + '\n',
+        [...hashes, `name: ${m.displayName ?? '(none)'}`, ...m.trackers.map((t) => `tracker: ${t}`), ...m.peers.map((p) => `peer: ${p}`), ...m.webSeeds.map((w) => `web seed: ${w}`)].map(textSafe).join('\n') + '\n',
       );
     }
     return EXIT.OK;
@@ -22,6 +23,7 @@ export function runInfo(source: string, opts: { json?: boolean }, write: (text: 
     write(
       `${JSON.stringify({
         infoHash: meta.infoHashHex,
+        ...(meta.infoHashV2Hex !== undefined ? { infoHashV2: meta.infoHashV2Hex, version: meta.version } : {}),
         name: i.name,
         totalLength: i.totalLength,
         pieceLength: i.pieceLength,

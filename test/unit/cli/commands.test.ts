@@ -93,3 +93,36 @@ test('info: a magnet link as text and JSON; errors exit 3 (bad magnet, bad torre
   await writeFile(path.join(dir, 'bad.torrent'), 'd4:infoi1ee');
   assert.equal(code(() => runInfo(path.join(dir, 'bad.torrent'), {}, write)), EXIT.BAD_TORRENT);
 });
+
+test('info: v2-only and hybrid torrents show both hashes; btmh magnets; verify refuses v2-only for now', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tk-cli-v2-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'pl');
+  await mkdir(root, { recursive: true });
+  await writeFile(path.join(root, 'a.bin'), new Uint8Array(40_000).fill(7));
+  await writeFile(path.join(root, 'b.txt'), 'hello');
+  let out = '';
+  const write = (s: string): void => void (out += s);
+  for (const mode of ['v2', 'hybrid'] as const) {
+    const file = path.join(dir, `${mode}.torrent`);
+    assert.equal(await runCreate(root, { output: file, tracker: [], webSeed: [], pieceLength: 16384, [mode]: true }, write), EXIT.OK);
+    const meta = parseTorrent(await readFile(file));
+    out = '';
+    runInfo(file, {}, write);
+    assert.match(out, new RegExp(`info-hash v2: ${meta.infoHashV2Hex!}\\n`));
+    assert.match(out, mode === 'v2' ? /version: 2 \(v2 only\)/ : new RegExp(`info-hash: ${meta.infoHashHex}\\ninfo-hash v2: .*\\nversion: hybrid`));
+    out = '';
+    runInfo(file, { json: true }, write);
+    const j = JSON.parse(out) as Record<string, unknown>;
+    assert.equal(j.infoHashV2, meta.infoHashV2Hex);
+    assert.equal(j.version, mode === 'v2' ? 2 : 'hybrid');
+    if (mode === 'v2') await assert.rejects(runVerify(file, { data: dir }, write), (e: unknown) => e instanceof CliExit && /v2-only/.test(e.message));
+  }
+  out = '';
+  const v2 = '95e04d0c4bad94ab206efa884666fd89777dbe4f7bd9945af1829037a85c6192';
+  runInfo(`magnet:?xt=urn:btmh:1220${v2}&dn=x`, {}, write);
+  assert.equal(out, `info-hash v2: ${v2}\nname: x\n`);
+  out = '';
+  runInfo(`magnet:?xt=urn:btmh:1220${v2}&xt=urn:btih:${v2.slice(0, 40)}`, { json: true }, write);
+  assert.deepEqual(JSON.parse(out), { infoHash: v2.slice(0, 40), infoHashV2: v2, trackers: [], peers: [], webSeeds: [] });
+});

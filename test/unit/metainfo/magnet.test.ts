@@ -46,7 +46,8 @@ test('errors are ERR_MAGNET', () => {
     ['magnet:?dn=x', 'xt', /missing xt/],
     [`magnet:?xt=urn:btih:${HEX.slice(1)}`, 'xt', /40 hex or 32 base32/],
     ['magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKE1', 'xt', /base32/],
-    [`magnet:?xt=urn:btmh:1220${'ab'.repeat(32)}`, 'xt', /v2-only/],
+    [`magnet:?xt=urn:btmh:1320${'ab'.repeat(32)}`, 'xt', /1220 followed by 64 hex/],
+    [`magnet:?xt=urn:btmh:1220${'ab'.repeat(31)}`, 'xt', /1220 followed by 64 hex/],
     [`magnet:?xt=urn:btih:${HEX}&dn=%E0%A4%A`, 'dn', /percent-encoding/],
     [`magnet:?xt=urn:btih:${HEX}&tr=%ZZ`, 'tr', /percent-encoding/],
   ];
@@ -147,4 +148,20 @@ test('a link repeating so= with large ranges is parsed once, not expanded per pa
   const big = parseMagnet(`magnet:?xt=urn:btih:${HEX}${'&so=0-99999'.repeat(200)}`);
   assert.equal(big.selectOnly?.length, 100_000);
   assert.equal(parseMagnet(`magnet:?xt=urn:btih:${HEX}&so=0-100001`).selectOnly, undefined); // over the cap
+});
+
+test('BEP 52 btmh: alone (v2 only, swarm id = truncated v2 hash) or beside a btih; formatMagnet round-trips', () => {
+  const V2 = '95e04d0c4bad94ab206efa884666fd89777dbe4f7bd9945af1829037a85c6192';
+  const only = parseMagnet(`magnet:?xt=urn:btmh:1220${V2.toUpperCase()}&dn=test1MB`);
+  assert.equal(only.infoHashV2Hex, V2);
+  assert.equal(only.infoHashHex, V2.slice(0, 40));
+  assert.equal(only.v2Only, true);
+  assert.equal(formatMagnet(only), `magnet:?xt=urn:btmh:1220${V2}&dn=test1MB`);
+  const both = parseMagnet(`magnet:?xt=urn:btmh:1220${V2}&xt=urn:btih:${HEX}`);
+  assert.equal(both.infoHashHex, HEX);
+  assert.equal(both.infoHashV2Hex, V2);
+  assert.equal(both.v2Only, undefined);
+  const again = parseMagnet(formatMagnet(both));
+  assert.equal(again.infoHashHex, HEX);
+  assert.equal(again.infoHashV2Hex, V2);
 });

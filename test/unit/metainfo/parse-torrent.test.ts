@@ -115,11 +115,11 @@ test('BEP 5 nodes, BEP 19 url-list, garbage-tolerant optional fields', () => {
   assert.equal(m2.comment, undefined);
 });
 
-test('hybrid v1+v2 torrents parse as v1; v2-only are refused', () => {
-  const m = parseTorrent(single({ 'meta version': 2, 'file tree': { 'file.bin': { '': { length: 100 } } } }));
-  assert.equal(m.info.totalLength, 100);
-  const v2 = bencode({ info: { name: 'x', 'piece length': 16384, 'meta version': 2, 'file tree': { x: { '': { length: 5 } } } } });
-  rejects(v2, 'ERR_METAINFO', 'info.pieces', /v2-only torrents are not supported/);
+test('meta version 2 is parsed as BEP 52 (parse-v2.test.ts has the details); other versions are refused', () => {
+  const v2 = bencode({ info: { name: 'x', 'piece length': 16384, 'meta version': 2, 'file tree': { x: { '': { length: 5, 'pieces root': new Uint8Array(32).fill(1) } } } } });
+  assert.equal(parseTorrent(v2).version, 2);
+  rejects(single({ 'meta version': 3 }), 'ERR_METAINFO', 'info.meta version', /unsupported version 3/);
+  assert.equal(parseTorrent(single({ 'meta version': 1 })).version, 1);
 });
 
 test('rejects: structure', () => {
